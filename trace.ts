@@ -1,0 +1,231 @@
+/**
+ * The faultline CLI: `deno run -A trace.ts --pid PID` or `deno run -A trace.ts -- CMD ARGS...`.
+ * A thin layer over mod.ts: it parses flags, calls {@link trace}, prints and writes the report.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import {
+  BpftraceEngine,
+  type Engine,
+  EXIT_RUNTIME,
+  FaultlineError,
+  formatSummary,
+  OutputFile,
+  reportToCsv,
+  trace,
+  usageError,
+} from "./mod.ts";
+
+/** faultline's version. */
+export const VERSION = "0.1.0";
+
+/** The --help text. */
+export const HELP = `faultline ${VERSION}: trace a process's mmap, munmap and page faults with eBPF
+
+Usage:
+  deno run -A trace.ts [OPTIONS] --pid PID
+  deno run -A trace.ts [OPTIONS] -- CMD [ARGS...]
+
+Target (exactly one):
+  -p, --pid PID           trace a running process, all of its threads, until it exits
+  -- CMD [ARGS...]        launch CMD and trace it from its exec, like perf stat CMD; it keeps
+                          stdin and stdout, and faultline exits with its exit status
+
+Options:
+  -d, --duration SECONDS  stop after SECONDS (a launched command is then sent SIGTERM)
+  -e, --engine NAME       capture engine: bpftrace (the only one so far; the default)
+      --json FILE         write the JSON report (version 1) to FILE
+      --csv FILE          write every histogram bucket to FILE: histogram,low,high,count
+      --events-csv FILE   stream one CSV row per event to FILE
+  -q, --quiet             print no summary
+  -h, --help              print this help
+  -V, --version           print the version
+
+Tracing ends when the target exits, the duration passes, or on Ctrl-C or SIGTERM; the
+probes are detached and the reports written whole either way. The summary goes to stdout,
+or to stderr when a command is traced (its stdout stays its own). Needs root.
+Exit status: the command's, or 0; 1 on a runtime error; 2 on a usage error.
+`;
+
+/** What the command line asked for. */
+export interface CliOptions {
+  /** Print help and exit. */
+  help: boolean;
+  /** Print the version and exit. */
+  version: boolean;
+  /** --pid. */
+  pid?: number;
+  /** The command after `--`. */
+  command?: string[];
+  /** --duration in seconds. */
+  durationSeconds?: number;
+  /** --engine. */
+  engine: string;
+  /** --json. */
+  json?: string;
+  /** --csv. */
+  csv?: string;
+  /** --events-csv. */
+  eventsCsv?: string;
+  /** --quiet. */
+  quiet: boolean;
+}
+
+/** The engines --engine accepts. */
+export const ENGINES = ["bpftrace"] as const;
+
+/**
+ * Parses the command line (without the program name). Throws a usage FaultlineError naming
+ * the bad flag or value.
+ */
+export function parseCli(argv: string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+      options: {
+        pid: { type: "string", short: "p" },
+        duration: { type: "string", short: "d" },
+        engine: { type: "string", short: "e", default: "bpftrace" },
+        json: { type: "string" },
+        csv: { type: "string" },
+        "events-csv": { type: "string" },
+        quiet: { type: "boolean", short: "q", default: false },
+        help: { type: "boolean", short: "h", default: false },
+        version: { type: "boolean", short: "V", default: false },
+      },
+    });
+  } catch (e) {
+    const message = (e as Error).message;
+    const unknown = /Unknown option '([^']+)'/.exec(message);
+    if (unknown) {
+      throw usageError(`Unknown flag ${unknown[1]}; run trace.ts --help for the flags`);
+    }
+    const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
+    if (missing) throw usageError(`Flag ${missing[1]} needs a value; run trace.ts --help`);
+    throw usageError(`${message.replace(/\.$/, "")}; run trace.ts --help`);
+  }
+  const { values, tokens } = parsed;
+  const terminator = tokens.find((t) => t.kind === "option-terminator");
+  const stray = tokens.find((t) =>
+    t.kind === "positional" && (!terminator || t.index < terminator.index)
+  );
+  if (stray && stray.kind === "positional") {
+    throw usageError(
+      `Unexpected argument "${stray.value}"; put the command to trace after --, as in trace.ts -- ${stray.value}`,
+    );
+  }
+  const options: CliOptions = {
+    help: values.help,
+    version: values.version,
+    engine: values.engine,
+    quiet: values.quiet,
+    json: values.json,
+    csv: values.csv,
+    eventsCsv: values["events-csv"],
+  };
+  if (options.help || options.version) return options;
+  if (terminator) options.command = argv.slice(terminator.index + 1);
+  if (values.pid !== undefined) {
+    if (!/^[0-9]+$/.test(values.pid) || Number(values.pid) <= 0) {
+      throw usageError(`Cannot trace pid "${values.pid}": a pid is a positive integer`);
+    }
+    options.pid = Number(values.pid);
+  }
+  if (options.pid !== undefined && options.command !== undefined) {
+    throw usageError("Cannot trace both --pid and a command; give one of them");
+  }
+  if (options.pid === undefined && options.command === undefined) {
+    throw usageError("Nothing to trace: give --pid PID or -- CMD ARGS...; run trace.ts --help");
+  }
+  if (options.command !== undefined && options.command.length === 0) {
+    throw usageError("Nothing to trace: the command after -- is empty");
+  }
+  if (values.duration !== undefined) {
+    const d = Number(values.duration);
+    if (values.duration.trim() === "" || !(d > 0) || !Number.isFinite(d)) {
+      throw usageError(
+        `Cannot trace for "${values.duration}" seconds: --duration takes a positive number`,
+      );
+    }
+    options.durationSeconds = d;
+  }
+  if (!(ENGINES as readonly string[]).includes(options.engine)) {
+    throw usageError(`Unknown engine "${options.engine}"; --engine takes ${ENGINES.join(" or ")}`);
+  }
+  return options;
+}
+
+function makeEngine(_name: string): Engine {
+  return new BpftraceEngine();
+}
+
+/** Runs the CLI and returns its exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const files: OutputFile[] = [];
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  try {
+    const cli = parseCli(argv);
+    if (cli.help) {
+      console.log(HELP);
+      return 0;
+    }
+    if (cli.version) {
+      console.log(`faultline ${VERSION}`);
+      return 0;
+    }
+    const json = cli.json !== undefined ? OutputFile.open(cli.json, "the JSON report") : null;
+    if (json) files.push(json);
+    const csv = cli.csv !== undefined ? OutputFile.open(cli.csv, "the histogram CSV") : null;
+    if (csv) files.push(csv);
+    Deno.addSignalListener("SIGINT", onSignal);
+    Deno.addSignalListener("SIGTERM", onSignal);
+    const report = await trace({
+      pid: cli.pid,
+      command: cli.command,
+      durationSeconds: cli.durationSeconds,
+      engine: makeEngine(cli.engine),
+      eventsCsv: cli.eventsCsv,
+      signal: controller.signal,
+      onAttached: (pid) => {
+        if (!cli.quiet) {
+          console.error(
+            `faultline: tracing pid ${pid} with ${cli.engine}` +
+              (cli.durationSeconds ? ` for ${cli.durationSeconds}s` : "") + "; Ctrl-C to end",
+          );
+        }
+      },
+    });
+    json?.writeAndClose(JSON.stringify(report, null, 2) + "\n");
+    csv?.writeAndClose(reportToCsv(report));
+    if (!cli.quiet) {
+      const summary = formatSummary(report);
+      if (cli.command) console.error(summary);
+      else console.log(summary);
+    }
+    return report.exit_status ?? 0;
+  } catch (e) {
+    files.forEach((f) => f.close());
+    if (e instanceof FaultlineError) {
+      console.error(`faultline: ${e.message}`);
+      return e.exitCode;
+    }
+    console.error(`faultline: unexpected error: ${(e as Error).stack ?? e}`);
+    return EXIT_RUNTIME;
+  } finally {
+    try {
+      Deno.removeSignalListener("SIGINT", onSignal);
+      Deno.removeSignalListener("SIGTERM", onSignal);
+    } catch { /* not added */ }
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}
