@@ -63,7 +63,14 @@ async function drainBarrier(
     }).output()
   ));
   const deadline = performance.now() + BARRIER_TIMEOUT_MS;
-  while (running() && cpus.some((c) => !seen.has(c)) && performance.now() < deadline) {
+  while (running() && cpus.some((c) => !seen.has(c))) {
+    if (performance.now() > deadline) {
+      throw new FaultlineError(
+        `Cannot drain bpftrace's buffers: its barrier lines from CPUs ${
+          cpus.filter((c) => !seen.has(c)).join(",")
+        } never came`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 2));
   }
 }
@@ -133,12 +140,19 @@ export class BpftraceEngine implements Engine {
   async attach(options: AttachOptions, sink: EventSink): Promise<Capture> {
     const bpftrace = this.#binary();
     const script = decodeURIComponent(BPFTRACE_SCRIPT.pathname);
-    const barrierPath = `/dev/null/faultline-barrier-${crypto.randomUUID()}`;
+    // Short enough for bpftrace's 64-byte strings; unique per trace.
+    const barrierPath = `/dev/null/faultline-${crypto.randomUUID().slice(0, 13)}`;
     const args = [script, String(options.pid), options.armOnExec ? "1" : "0", barrierPath];
-    // setpriv makes the kernel send bpftrace SIGTERM if faultline dies, even by SIGKILL.
-    const setpriv = findExecutable("setpriv");
-    const child = new Deno.Command(setpriv ?? bpftrace, {
-      args: setpriv ? ["--pdeathsig", "SIGTERM", "--", bpftrace, ...args] : args,
+    // setsid: a Ctrl-C at the terminal reaches faultline, not bpftrace, which faultline stops
+    // only once its buffers are drained. setpriv: the kernel sends bpftrace SIGTERM if
+    // faultline dies, even by SIGKILL. Both are util-linux, on every Debian system.
+    const wrappers = [
+      ...(findExecutable("setsid") ? ["setsid"] : []),
+      ...(findExecutable("setpriv") ? ["setpriv", "--pdeathsig", "SIGTERM"] : []),
+    ];
+    const argv = [...wrappers, ...(wrappers.length ? ["--"] : []), bpftrace, ...args];
+    const child = new Deno.Command(argv[0]!, {
+      args: argv.slice(1),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -216,9 +230,16 @@ export class BpftraceEngine implements Engine {
     const stop = async () => {
       if (!stopping) {
         stopping = true;
-        if (running) await drainBarrier(barrierPath, barriersSeen, () => running);
+        let barrierError: unknown = null;
+        if (running) {
+          try {
+            await drainBarrier(barrierPath, barriersSeen, () => running);
+          } catch (e) {
+            barrierError = e;
+          }
+        }
         try {
-          // SIGINT makes bpftrace read what is left in its buffers, run END and exit.
+          // SIGINT makes bpftrace detach, run END and exit.
           child.kill("SIGINT");
         } catch { /* already exited */ }
         const killer = setTimeout(() => {
@@ -227,6 +248,7 @@ export class BpftraceEngine implements Engine {
           } catch { /* gone */ }
         }, 10_000);
         await ended.catch(() => {}).finally(() => clearTimeout(killer));
+        if (barrierError) throw barrierError;
       }
       await ended.catch(() => {});
     };

@@ -1,15 +1,17 @@
 // mmap_touch: the bundled workload faultline's demo and integration tests trace.
 //
-// usage: mmap_touch MAPS PAGES [LENGTH [WAIT]]
+// usage: mmap_touch MAPS PAGES [LENGTH [WAIT [THREADS]]]
 //   Maps MAPS private anonymous regions of LENGTH bytes (default 0x5a5000, a length nothing else
 //   in a process uses), writes one byte to each of the first PAGES pages of every region, and
 //   unmaps it. With WAIT = 1 it first blocks until one byte (or EOF) arrives on stdin, so a
-//   tracer can attach to its pid before it starts. It prints one line describing what it did.
+//   tracer can attach to its pid before it starts. With THREADS > 1, that many threads each do
+//   all of it at once. It prints one line describing what it did.
 //
-// Exactly MAPS mmap calls and MAPS munmap calls are made with LENGTH after the start (libc's own
-// start-up mappings have other lengths), and MAPS * PAGES first-touch minor faults are taken.
-// Exits 0, or 2 on a usage error, or 1 if a call fails.
+// Exactly MAPS * THREADS mmap calls and as many munmap calls are made with LENGTH (libc's own
+// mappings, thread stacks included, have other lengths), and MAPS * PAGES * THREADS first-touch
+// minor faults are taken. Exits 0, or 2 on a usage error, or 1 if a call fails.
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,18 +29,40 @@ static long parse(const char *s, const char *what) {
   return v;
 }
 
+static long maps, pages, length, page;
+
+static void *run(void *unused) {
+  (void)unused;
+  for (long i = 0; i < maps; i++) {
+    volatile char *p = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+      perror("mmap_touch: mmap");
+      exit(1);
+    }
+    for (long j = 0; j < pages; j++) p[j * page] = 1;
+    if (munmap((void *)p, (size_t)length) != 0) {
+      perror("mmap_touch: munmap");
+      exit(1);
+    }
+  }
+  return NULL;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 3 || argc > 5) {
-    fprintf(stderr, "usage: mmap_touch MAPS PAGES [LENGTH [WAIT]]\n");
+  if (argc < 3 || argc > 6) {
+    fprintf(stderr, "usage: mmap_touch MAPS PAGES [LENGTH [WAIT [THREADS]]]\n");
     return 2;
   }
-  long maps = parse(argv[1], "MAPS");
-  long pages = parse(argv[2], "PAGES");
-  long length = argc > 3 ? parse(argv[3], "LENGTH") : 0x5a5000;
+  maps = parse(argv[1], "MAPS");
+  pages = parse(argv[2], "PAGES");
+  length = argc > 3 ? parse(argv[3], "LENGTH") : 0x5a5000;
   long wait = argc > 4 ? parse(argv[4], "WAIT") : 0;
-  long page = sysconf(_SC_PAGESIZE);
-  if (pages * page > length) {
-    fprintf(stderr, "mmap_touch: %ld pages do not fit in %ld bytes\n", pages, length);
+  long threads = argc > 5 ? parse(argv[5], "THREADS") : 1;
+  page = sysconf(_SC_PAGESIZE);
+  if (pages * page > length || threads < 1 || threads > 64) {
+    fprintf(stderr, "mmap_touch: %ld pages do not fit in %ld bytes, or %ld threads is not 1-64\n",
+            pages, length, threads);
     return 2;
   }
   if (wait) {
@@ -48,19 +72,19 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  for (long i = 0; i < maps; i++) {
-    volatile char *p = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-      perror("mmap_touch: mmap");
-      return 1;
+  if (threads == 1) {
+    run(NULL);
+  } else {
+    pthread_t ids[64];
+    for (long t = 0; t < threads; t++) {
+      if (pthread_create(&ids[t], NULL, run, NULL) != 0) {
+        fprintf(stderr, "mmap_touch: cannot start thread %ld\n", t);
+        return 1;
+      }
     }
-    for (long j = 0; j < pages; j++) p[j * page] = 1;
-    if (munmap((void *)p, (size_t)length) != 0) {
-      perror("mmap_touch: munmap");
-      return 1;
-    }
+    for (long t = 0; t < threads; t++) pthread_join(ids[t], NULL);
   }
-  printf("mmap_touch: %ld maps of %ld bytes, %ld pages touched in each\n", maps, length, pages);
+  printf("mmap_touch: %ld maps of %ld bytes, %ld pages touched in each, %ld thread(s)\n", maps,
+         length, pages, threads);
   return 0;
 }

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Builds the bundled workload into build/ (deno task build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p build
+cc=$(command -v clang || command -v cc)
+"$cc" -O2 -Wall -Wextra -Werror -pthread -o build/mmap_touch workloads/mmap_touch.c

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { parseBpftraceLine } from "./bpftrace_line_parser.ts";
+
+Deno.test("parseBpftraceLine() reads an mmap line with its arguments and return value", () => {
+  const line = "m 3037 400650741200 4241 0 8192 3 34 -1 0 139967594426368";
+  assert.deepEqual(parseBpftraceLine(line, 3037), {
+    type: "event",
+    event: {
+      kind: "mmap",
+      pid: 3037,
+      tid: 3037,
+      timestampNs: 400650741200,
+      latencyNs: 4241,
+      addr: 0n,
+      length: 8192,
+      prot: 3,
+      flags: 34,
+      fd: -1,
+      offset: 0,
+      ret: 139967594426368n,
+    },
+  });
+});
+
+Deno.test("parseBpftraceLine() keeps a failed mmap's negative errno", () => {
+  const r = parseBpftraceLine("m 5 10 7 0 0 3 34 -1 0 -22", 5);
+  assert.equal(r.type === "event" && r.event.kind === "mmap" && r.event.ret, -22n);
+});
+
+Deno.test("parseBpftraceLine() reads a munmap line", () => {
+  assert.deepEqual(parseBpftraceLine("u 9 100 3000 140000000000000 5918720 0", 8), {
+    type: "event",
+    event: {
+      kind: "munmap",
+      pid: 8,
+      tid: 9,
+      timestampNs: 100,
+      latencyNs: 3000,
+      addr: 140000000000000n,
+      length: 5918720,
+      ret: 0,
+    },
+  });
+});
+
+Deno.test("parseBpftraceLine() reads page faults with kernel addresses exactly", () => {
+  const r = parseBpftraceLine("K 7 50 93881226916968 18446744071586665370 2", 7);
+  assert.deepEqual(r, {
+    type: "event",
+    event: {
+      kind: "page_fault_kernel",
+      pid: 7,
+      tid: 7,
+      timestampNs: 50,
+      address: 93881226916968n,
+      ip: 0xffffffff8177539an,
+      errorCode: 2,
+      access: "write",
+      mode: "kernel",
+      cause: "not_present",
+    },
+  });
+  const u = parseBpftraceLine("U 7 50 1 2 20", 7);
+  assert.ok(u.type === "event" && u.event.kind === "page_fault_user");
+  assert.equal(u.event.access, "exec");
+});
+
+Deno.test("parseBpftraceLine() pairs a handled fault with its start, or marks it unpaired", () => {
+  const paired = parseBpftraceLine("n 7 1000 900", 7);
+  assert.ok(paired.type === "event" && paired.event.kind === "minor_fault");
+  assert.equal(paired.event.latencyNs, 100);
+  const unpaired = parseBpftraceLine("j 7 1000 0", 7);
+  assert.ok(unpaired.type === "event" && unpaired.event.kind === "major_fault");
+  assert.equal(unpaired.event.latencyNs, null);
+});
+
+Deno.test("parseBpftraceLine() reads bpftrace's lost-events lines and the script's markers", () => {
+  assert.deepEqual(parseBpftraceLine("Lost 1234 events", 1), { type: "lost", count: 1234 });
+  assert.deepEqual(parseBpftraceLine("R 42", 42), { type: "ready" });
+  assert.deepEqual(parseBpftraceLine("S 1", 42), { type: "barrier", cpu: 1 });
+  assert.deepEqual(parseBpftraceLine("X 42 77", 42), { type: "exec", tid: 42, timestampNs: 77 });
+  assert.deepEqual(parseBpftraceLine("Attaching 13 probes...", 1), {
+    type: "other",
+    text: "Attaching 13 probes...",
+  });
+  // A truncated event line is not mistaken for an event.
+  assert.equal(parseBpftraceLine("m 1 2 3", 1).type, "other");
+});
