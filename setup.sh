@@ -52,7 +52,7 @@ fi
 bash scripts/build.sh
 
 case "${1:-}" in
-  demo) exec "$deno" task demo ;;
+  demo) mkdir -p out && exec "$deno" task demo ;;
   test) "$deno" task check && exec "$deno" task test ;;
   "") ;;
   *) log "unknown action \"$1\"; use demo or test"; exit 2 ;;

@@ -5,7 +5,8 @@
 //   in a process uses), writes one byte to each of the first PAGES pages of every region, and
 //   unmaps it. With WAIT = 1 it first blocks until one byte (or EOF) arrives on stdin, so a
 //   tracer can attach to its pid before it starts. With THREADS > 1, that many threads each do
-//   all of it at once. It prints one line describing what it did.
+//   all of it at once. It prints one line describing what it did and how long the mapping
+//   and touching took (CLOCK_MONOTONIC, from after the wait), which bench/overhead.ts reads.
 //
 // Exactly MAPS * THREADS mmap calls and as many munmap calls are made with LENGTH (libc's own
 // mappings, thread stacks included, have other lengths), and MAPS * PAGES * THREADS first-touch
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 static long parse(const char *s, const char *what) {
@@ -72,6 +74,8 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   if (threads == 1) {
     run(NULL);
   } else {
@@ -84,7 +88,9 @@ int main(int argc, char **argv) {
     }
     for (long t = 0; t < threads; t++) pthread_join(ids[t], NULL);
   }
-  printf("mmap_touch: %ld maps of %ld bytes, %ld pages touched in each, %ld thread(s)\n", maps,
-         length, pages, threads);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+  printf("mmap_touch: %ld maps of %ld bytes, %ld pages touched in each, %ld thread(s), %.3f ms\n",
+         maps, length, pages, threads, ms);
   return 0;
 }
