@@ -205,7 +205,9 @@ export async function main(argv: string[]): Promise<number> {
     json?.writeAndClose(JSON.stringify(report, null, 2) + "\n");
     csv?.writeAndClose(reportToCsv(report));
     if (!cli.quiet) {
-      const summary = formatSummary(report);
+      const written = [cli.json, cli.csv, cli.eventsCsv].filter((f) => f !== undefined);
+      const summary = formatSummary(report) +
+        (written.length ? `\nfaultline: wrote ${written.join(", ")}` : "");
       if (cli.command) console.error(summary);
       else console.log(summary);
     }
