@@ -15,7 +15,30 @@
  */
 
 export { trace, type TraceOptions } from "./src/trace_session.ts";
-export type { AttachOptions, Capture, Engine, EventSink } from "./src/engine.ts";
+export {
+  type AttachOptions,
+  type Capture,
+  type Engine,
+  type EventSink,
+  FallbackEngine,
+} from "./src/engine.ts";
+export {
+  BPF_OBJECT,
+  DEFAULT_RING_SIZE,
+  RingbufEngine,
+  type RingbufEngineOptions,
+} from "./src/ringbuf_engine.ts";
+export {
+  ENGINE_NAMES,
+  type EngineName,
+  makeEngine,
+  type MakeEngineOptions,
+} from "./src/make_engine.ts";
+export { isValidRingSize, type RecordHandler, RingbufReader } from "./src/ringbuf_reader.ts";
+export { decodeRecord, LAYOUT } from "./src/ringbuf_record.ts";
+export { BpfObject, BpfObjectSpec } from "./src/bpf_object.ts";
+export { type LibbpfHandle, openLibbpf } from "./src/libbpf.ts";
+export { onlineCpus } from "./src/online_cpus.ts";
 export {
   BPFTRACE_SCRIPT,
   BpftraceEngine,

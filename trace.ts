@@ -7,11 +7,13 @@
 
 import { parseArgs } from "node:util";
 import {
-  BpftraceEngine,
-  type Engine,
+  ENGINE_NAMES,
+  type EngineName,
   EXIT_RUNTIME,
   FaultlineError,
   formatSummary,
+  isValidRingSize,
+  makeEngine,
   OutputFile,
   reportToCsv,
   trace,
@@ -35,7 +37,10 @@ Target (exactly one):
 
 Options:
   -d, --duration SECONDS  stop after SECONDS (a launched command is then sent SIGTERM)
-  -e, --engine NAME       capture engine: bpftrace (the only one so far; the default)
+  -e, --engine NAME       capture engine: ringbuf (libbpf, zero-copy ring buffer) or bpftrace;
+                          by default ringbuf, falling back to bpftrace (saying why) when it
+                          cannot load here
+      --ring-size BYTES   ringbuf engine's ring size, a power of two (default 64 MiB)
       --json FILE         write the JSON report (version 1) to FILE
       --csv FILE          write every histogram bucket to FILE: histogram,low,high,count
       --events-csv FILE   stream one CSV row per event to FILE
@@ -61,8 +66,10 @@ export interface CliOptions {
   command?: string[];
   /** --duration in seconds. */
   durationSeconds?: number;
-  /** --engine. */
-  engine: string;
+  /** --engine, or undefined for the default. */
+  engine?: EngineName;
+  /** --ring-size. */
+  ringSize?: number;
   /** --json. */
   json?: string;
   /** --csv. */
@@ -72,9 +79,6 @@ export interface CliOptions {
   /** --quiet. */
   quiet: boolean;
 }
-
-/** The engines --engine accepts. */
-export const ENGINES = ["bpftrace"] as const;
 
 /**
  * Parses the command line (without the program name). Throws a usage FaultlineError naming
@@ -91,7 +95,8 @@ export function parseCli(argv: string[]): CliOptions {
       options: {
         pid: { type: "string", short: "p" },
         duration: { type: "string", short: "d" },
-        engine: { type: "string", short: "e", default: "bpftrace" },
+        engine: { type: "string", short: "e" },
+        "ring-size": { type: "string" },
         json: { type: "string" },
         csv: { type: "string" },
         "events-csv": { type: "string" },
@@ -123,7 +128,6 @@ export function parseCli(argv: string[]): CliOptions {
   const options: CliOptions = {
     help: values.help,
     version: values.version,
-    engine: values.engine,
     quiet: values.quiet,
     json: values.json,
     csv: values.csv,
@@ -155,14 +159,29 @@ export function parseCli(argv: string[]): CliOptions {
     }
     options.durationSeconds = d;
   }
-  if (!(ENGINES as readonly string[]).includes(options.engine)) {
-    throw usageError(`Unknown engine "${options.engine}"; --engine takes ${ENGINES.join(" or ")}`);
+  if (values.engine !== undefined) {
+    if (!(ENGINE_NAMES as readonly string[]).includes(values.engine)) {
+      throw usageError(
+        `Unknown engine "${values.engine}"; --engine takes ${ENGINE_NAMES.join(" or ")}`,
+      );
+    }
+    options.engine = values.engine as EngineName;
+  }
+  const ring = values["ring-size"];
+  if (ring !== undefined) {
+    if (options.engine === "bpftrace") {
+      throw usageError(
+        "Flag --ring-size sizes the ringbuf engine's ring; drop it or use --engine ringbuf",
+      );
+    }
+    if (!/^[0-9]+$/.test(ring) || !isValidRingSize(Number(ring))) {
+      throw usageError(
+        `Cannot use a ring of "${ring}" bytes: --ring-size takes a power of two from 4096 to 1073741824`,
+      );
+    }
+    options.ringSize = Number(ring);
   }
   return options;
-}
-
-function makeEngine(_name: string): Engine {
-  return new BpftraceEngine();
 }
 
 /** Runs the CLI and returns its exit status. */
@@ -184,19 +203,32 @@ export async function main(argv: string[]): Promise<number> {
     if (json) files.push(json);
     const csv = cli.csv !== undefined ? OutputFile.open(cli.csv, "the histogram CSV") : null;
     if (csv) files.push(csv);
+    const engine = makeEngine(cli.engine, {
+      ringSize: cli.ringSize,
+      onFallback: (reason, fallback) =>
+        console.error(`faultline: ringbuf engine unavailable (${reason}); using ${fallback}`),
+    });
+    let lostShownAt = 0;
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
     const report = await trace({
       pid: cli.pid,
       command: cli.command,
       durationSeconds: cli.durationSeconds,
-      engine: makeEngine(cli.engine),
+      engine,
       eventsCsv: cli.eventsCsv,
       signal: controller.signal,
+      onLost: (total) => {
+        const now = performance.now();
+        if (now - lostShownAt >= 1000) {
+          lostShownAt = now;
+          console.error(`faultline: LOST ${total} events so far`);
+        }
+      },
       onAttached: (pid) => {
         if (!cli.quiet) {
           console.error(
-            `faultline: tracing pid ${pid} with ${cli.engine}` +
+            `faultline: tracing pid ${pid} with ${engine.name}` +
               (cli.durationSeconds ? ` for ${cli.durationSeconds}s` : "") + "; Ctrl-C to end",
           );
         }

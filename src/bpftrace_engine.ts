@@ -9,6 +9,7 @@ import { parseBpftraceLine } from "./bpftrace_line_parser.ts";
 import type { AttachOptions, Capture, Engine, EventSink } from "./engine.ts";
 import { FaultlineError } from "./faultline_error.ts";
 import { findExecutable } from "./find_executable.ts";
+import { onlineCpus } from "./online_cpus.ts";
 
 /** The probe script this engine runs. */
 export const BPFTRACE_SCRIPT: URL = new URL("../probes/faultline.bt", import.meta.url);
@@ -25,19 +26,6 @@ export interface BpftraceEngineOptions {
   perfBufferPages?: number;
   /** How long to wait for the probes to attach, in ms; default 60000. */
   attachTimeoutMs?: number;
-}
-
-/** The online CPUs, from /sys/devices/system/cpu/online ("0-3,5"). */
-export function onlineCpus(
-  text = Deno.readTextFileSync("/sys/devices/system/cpu/online"),
-): number[] {
-  const cpus: number[] = [];
-  for (const part of text.trim().split(",")) {
-    const [a, b] = part.split("-").map(Number);
-    if (a === undefined || Number.isNaN(a)) continue;
-    for (let c = a; c <= (b ?? a); c++) cpus.push(c);
-  }
-  return cpus;
 }
 
 const BARRIER_TIMEOUT_MS = 5_000;
@@ -252,6 +240,6 @@ export class BpftraceEngine implements Engine {
       }
       await ended.catch(() => {});
     };
-    return { stop, ended };
+    return { engine: this.name, stop, ended };
   }
 }

@@ -28,6 +28,8 @@ export interface AttachOptions {
 
 /** Probes attached to one process. */
 export interface Capture {
+  /** The name of the engine that attached them (reports carry it). */
+  readonly engine: string;
   /**
    * Detaches the probes, delivers every event still buffered, and resolves. Safe to call more
    * than once and after the engine has ended by itself.
@@ -51,4 +53,58 @@ export interface Engine {
   preflight(): Promise<void>;
   /** Attaches the probes; resolves once they are live, so no later event is missed. */
   attach(options: AttachOptions, sink: EventSink): Promise<Capture>;
+}
+
+/**
+ * An engine that tries `primary` and, if it cannot run here (its preflight or its attach
+ * fails), says why through `onFallback` and uses `fallback` instead.
+ */
+export class FallbackEngine implements Engine {
+  readonly #primary: Engine;
+  readonly #fallback: Engine;
+  readonly #onFallback: (reason: string, fallback: string) => void;
+  #primaryOk = true;
+
+  /** Makes an engine that prefers `primary`. */
+  constructor(
+    primary: Engine,
+    fallback: Engine,
+    onFallback: (reason: string, fallback: string) => void,
+  ) {
+    this.#primary = primary;
+    this.#fallback = fallback;
+    this.#onFallback = onFallback;
+  }
+
+  /** The primary's name: the one a trace uses unless it falls back. */
+  get name(): string {
+    return this.#primaryOk ? this.#primary.name : this.#fallback.name;
+  }
+
+  #fallBack(e: unknown): Promise<void> {
+    this.#primaryOk = false;
+    this.#onFallback(e instanceof Error ? e.message : String(e), this.#fallback.name);
+    return this.#fallback.preflight();
+  }
+
+  /** Checks the primary; if it cannot run, checks the fallback. */
+  async preflight(): Promise<void> {
+    try {
+      await this.#primary.preflight();
+    } catch (e) {
+      await this.#fallBack(e);
+    }
+  }
+
+  /** Attaches the primary; if that fails, the fallback. */
+  async attach(options: AttachOptions, sink: EventSink): Promise<Capture> {
+    if (this.#primaryOk) {
+      try {
+        return await this.#primary.attach(options, sink);
+      } catch (e) {
+        await this.#fallBack(e);
+      }
+    }
+    return this.#fallback.attach(options, sink);
+  }
 }

@@ -6,12 +6,12 @@
  */
 
 import { Aggregator } from "./aggregator.ts";
-import { BpftraceEngine } from "./bpftrace_engine.ts";
 import type { Capture, Engine } from "./engine.ts";
 import { EventsCsvWriter } from "./events_csv_writer.ts";
 import type { FaultlineEvent } from "./faultline_event.ts";
 import { FaultlineError, usageError } from "./faultline_error.ts";
 import { LaunchedCommand } from "./launched_command.ts";
+import { makeEngine } from "./make_engine.ts";
 import { isAlive } from "./process_state.ts";
 import type { Report } from "./report.ts";
 
@@ -23,8 +23,15 @@ export interface TraceOptions {
   command?: string[];
   /** Stop after this many seconds. */
   durationSeconds?: number;
-  /** The capture engine; a {@link BpftraceEngine} by default. */
+  /**
+   * The capture engine. By default the ringbuf engine, falling back to bpftrace (and telling
+   * `onFallback` why) when it cannot run here.
+   */
   engine?: Engine;
+  /** Told why the default engine fell back to bpftrace. */
+  onFallback?: (reason: string, fallback: string) => void;
+  /** Called with the running total each time the engine reports lost events. */
+  onLost?: (total: number) => void;
   /** Stream one CSV row per event to this file. */
   eventsCsv?: string;
   /** Called for every event, after it is aggregated. */
@@ -76,7 +83,7 @@ export async function trace(options: TraceOptions): Promise<Report> {
     );
   }
   if (pid !== undefined) checkPid(pid);
-  const engine = options.engine ?? new BpftraceEngine();
+  const engine = options.engine ?? makeEngine(undefined, { onFallback: options.onFallback });
   await engine.preflight();
 
   const launched = command !== undefined ? await LaunchedCommand.start(command) : null;
@@ -93,7 +100,10 @@ export async function trace(options: TraceOptions): Promise<Report> {
         csv?.write(e);
         onEvent?.(e);
       },
-      lost: (n) => aggregator.addLost(n),
+      lost(n) {
+        aggregator.addLost(n);
+        options.onLost?.(aggregator.lost);
+      },
     });
   } catch (e) {
     csv?.close();
@@ -144,7 +154,7 @@ export async function trace(options: TraceOptions): Promise<Report> {
     exitStatus = await launched.exited;
   }
   return aggregator.report({
-    engine: engine.name,
+    engine: capture.engine,
     target: { pid: targetPid, command: command ?? null },
     startedAt,
     durationNs,

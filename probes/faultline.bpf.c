@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * faultline.bpf.c - the ringbuf engine's probes: one process's mmap, munmap and page faults,
+ * written as fixed records (faultline.h) into a BPF ring buffer that faultline reads zero-copy.
+ *
+ * The same events as faultline.bt, so both engines report the same counts:
+ *   tracepoint/syscalls/sys_{enter,exit}_{mmap,munmap}  latency per thread, args, return
+ *   tp_btf/page_fault_{user,kernel}                     address, ip, error code (the BTF
+ *       flavour of exceptions:page_fault_*: the same events, called without the classic
+ *       tracepoint's copy of the arguments, about half the cost per fault)
+ *   perf_event minor-faults / major-faults (one per CPU, period 1, attached by faultline)
+ *       fire once the kernel has handled a fault: paired with the page_fault_* before them
+ *       on the same thread for the fault's latency
+ *   tracepoint/syscalls/sys_enter_execve                 arms counting when arm_on_exec is set
+ *
+ * Configuration: struct fl_config, the whole of .rodata, written before load: target_tgid
+ * (all of its threads are traced, nothing else) and arm_on_exec (count nothing until
+ * target_tgid enters execve, the way perf stat CMD counts a command from its exec).
+ *
+ * Per-thread state (syscall entry, fault start) lives in task-local storage, cheaper than a
+ * hash map keyed by tid and freed with the thread.
+ *
+ * Output contract: records in the ring buffer map "events" (struct fl_syscall, fl_fault,
+ * fl_done, told apart by fl_header.kind), submitted without wake-ups (BPF_RB_NO_WAKEUP: the
+ * reader polls); reserve failures are counted per CPU in "dropped" (key 0), never silent.
+ *
+ * Rebuild (deno task build:bpf, which is scripts/build_bpf.sh):
+ *   clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -I/usr/include/x86_64-linux-gnu \
+ *     -fdebug-prefix-map=$PWD=. -c probes/faultline.bpf.c -o probes/faultline.bpf.o
+ */
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "faultline.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile struct fl_config config = {};
+
+/* Set once target_tgid enters execve (when arm_on_exec). */
+__u32 armed = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24); /* faultline sets the size before load (--ring-size) */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} dropped SEC(".maps");
+
+struct syscall_start {
+	__u64 ts_ns; /* 0: no syscall in flight */
+	__u64 addr;
+	__u64 len;
+	__u64 prot;
+	__u64 flags;
+	__u64 fd;
+	__u64 off;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct syscall_start);
+} syscall_starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64); /* ts of the page_fault tracepoint; 0: none pending */
+} fault_starts SEC(".maps");
+
+/* Tracepoint contexts, as /sys/kernel/tracing/events/.../format lays them out. */
+struct tp_sys_enter_mmap {
+	__u64 common;
+	__s64 nr;
+	__u64 addr, len, prot, flags, fd, off;
+};
+struct tp_sys_enter_munmap {
+	__u64 common;
+	__s64 nr;
+	__u64 addr, len;
+};
+struct tp_sys_exit {
+	__u64 common;
+	__s64 nr;
+	__s64 ret;
+};
+/* The one field of the kernel's struct pt_regs read here, relocated by CO-RE against the
+ * running kernel's BTF. */
+struct pt_regs {
+	unsigned long ip;
+} __attribute__((preserve_access_index));
+
+/* The calling thread's tid if it belongs to the target and counting is armed, else 0. */
+static __always_inline __u32 traced_tid(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if ((__u32)(id >> 32) != config.target_tgid)
+		return 0;
+	if (config.arm_on_exec && !armed)
+		return 0;
+	return (__u32)id;
+}
+
+static __always_inline void count_drop(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&dropped, &zero);
+	if (n)
+		*n += 1;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int on_execve(void *ctx)
+{
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == config.target_tgid)
+		armed = 1;
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int on_enter_mmap(struct tp_sys_enter_mmap *ctx)
+{
+	__u32 tid = traced_tid();
+	if (!tid)
+		return 0;
+	struct syscall_start *s = bpf_task_storage_get(&syscall_starts,
+		bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!s)
+		return 0;
+	s->ts_ns = bpf_ktime_get_ns();
+	s->addr = ctx->addr;
+	s->len = ctx->len;
+	s->prot = ctx->prot;
+	s->flags = ctx->flags;
+	s->fd = ctx->fd;
+	s->off = ctx->off;
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_munmap")
+int on_enter_munmap(struct tp_sys_enter_munmap *ctx)
+{
+	__u32 tid = traced_tid();
+	if (!tid)
+		return 0;
+	struct syscall_start *s = bpf_task_storage_get(&syscall_starts,
+		bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!s)
+		return 0;
+	s->ts_ns = bpf_ktime_get_ns();
+	s->addr = ctx->addr;
+	s->len = ctx->len;
+	s->prot = 0;
+	s->flags = 0;
+	s->fd = (__u64)-1;
+	s->off = 0;
+	return 0;
+}
+
+static __always_inline int syscall_exit(struct tp_sys_exit *ctx, __u32 kind)
+{
+	__u32 tid = traced_tid();
+	if (!tid)
+		return 0;
+	struct syscall_start *s = bpf_task_storage_get(&syscall_starts,
+		bpf_get_current_task_btf(), 0, 0);
+	if (!s || !s->ts_ns)
+		return 0; /* entered before the probes attached */
+	__u64 now = bpf_ktime_get_ns();
+	struct fl_syscall *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_drop();
+	} else {
+		r->h.ts_ns = now;
+		r->h.tid = tid;
+		r->h.kind = kind;
+		r->addr = s->addr;
+		r->len = s->len;
+		r->ret = ctx->ret;
+		r->latency_ns = now - s->ts_ns;
+		r->off = s->off;
+		r->prot = (__u32)s->prot;
+		r->flags = (__u32)s->flags;
+		r->fd = (__s32)s->fd;
+		r->pad = 0;
+		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	}
+	s->ts_ns = 0;
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_mmap")
+int on_exit_mmap(struct tp_sys_exit *ctx)
+{
+	return syscall_exit(ctx, FL_MMAP);
+}
+
+SEC("tracepoint/syscalls/sys_exit_munmap")
+int on_exit_munmap(struct tp_sys_exit *ctx)
+{
+	return syscall_exit(ctx, FL_MUNMAP);
+}
+
+/* ctx: the tracepoint's arguments (unsigned long address, struct pt_regs *regs,
+ * unsigned long error_code). */
+static __always_inline int page_fault(__u64 *ctx, __u32 kind)
+{
+	__u32 tid = traced_tid();
+	if (!tid)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 *start = bpf_task_storage_get(&fault_starts, bpf_get_current_task_btf(), 0,
+		BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (start)
+		*start = now;
+	struct fl_fault *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_drop();
+		return 0;
+	}
+	r->h.ts_ns = now;
+	r->h.tid = tid;
+	r->h.kind = kind;
+	r->address = ctx[0];
+	r->ip = ((struct pt_regs *)ctx[1])->ip;
+	r->error_code = ctx[2];
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+SEC("tp_btf/page_fault_user")
+int on_page_fault_user(__u64 *ctx)
+{
+	return page_fault(ctx, FL_FAULT_USER);
+}
+
+SEC("tp_btf/page_fault_kernel")
+int on_page_fault_kernel(__u64 *ctx)
+{
+	return page_fault(ctx, FL_FAULT_KERNEL);
+}
+
+static __always_inline int fault_done(__u32 kind)
+{
+	__u32 tid = traced_tid();
+	if (!tid)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 latency = FL_UNPAIRED;
+	__u64 *start = bpf_task_storage_get(&fault_starts, bpf_get_current_task_btf(), 0, 0);
+	if (start && *start) {
+		latency = now - *start;
+		*start = 0;
+	}
+	struct fl_done *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_drop();
+		return 0;
+	}
+	r->h.ts_ns = now;
+	r->h.tid = tid;
+	r->h.kind = kind;
+	r->latency_ns = latency;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	return 0;
+}
+
+SEC("perf_event")
+int on_minor_fault(void *ctx)
+{
+	return fault_done(FL_MINOR);
+}
+
+SEC("perf_event")
+int on_major_fault(void *ctx)
+{
+	return fault_done(FL_MAJOR);
+}
