@@ -37,7 +37,7 @@ export {
 export { isValidRingSize, type RecordHandler, RingbufReader } from "./src/ringbuf_reader.ts";
 export { decodeRecord, LAYOUT } from "./src/ringbuf_record.ts";
 export { BpfObject, BpfObjectSpec } from "./src/bpf_object.ts";
-export { type LibbpfHandle, openLibbpf } from "./src/libbpf.ts";
+export { LIBBPF_SYMBOLS, type LibbpfHandle, LIBC_SYMBOLS, openLibbpf } from "./src/libbpf.ts";
 export { onlineCpus } from "./src/online_cpus.ts";
 export {
   BPFTRACE_SCRIPT,

@@ -29,7 +29,7 @@ Deno.test("parseCli() reads --pid and the report flags", () => {
   assert.equal(o.json, "r.json");
   assert.equal(o.csv, "r.csv");
   assert.equal(o.eventsCsv, "e.csv");
-  assert.equal(o.engine, "bpftrace");
+  assert.equal(o.engine, undefined, "the default: ringbuf, falling back to bpftrace");
   assert.equal(o.command, undefined);
 });
 
@@ -52,7 +52,27 @@ Deno.test("parseCli() names the bad value in one sentence for every usage error"
   usage(["ls"], /^Unexpected argument "ls"; put the command to trace after --/);
   usage(["--pid", "1", "--duration", "soon"], /^Cannot trace for "soon" seconds/);
   usage(["--pid", "1", "--duration", "0"], /"0" seconds/);
-  usage(["--pid", "1", "--engine", "dtrace"], /^Unknown engine "dtrace"; --engine takes bpftrace$/);
+  usage(
+    ["--pid", "1", "--engine", "dtrace"],
+    /^Unknown engine "dtrace"; --engine takes ringbuf or bpftrace$/,
+  );
+  usage(
+    ["--pid", "1", "--ring-size", "4095"],
+    /^Cannot use a ring of "4095" bytes: --ring-size takes a power of two/,
+  );
+  usage(["--pid", "1", "--ring-size", "2x"], /"2x" bytes/);
+  usage(["--pid", "1", "--ring-size", String(2 ** 31)], /power of two from 4096 to 1073741824/);
+  usage(
+    ["--pid", "1", "--engine", "bpftrace", "--ring-size", "65536"],
+    /^Flag --ring-size sizes the ringbuf engine's ring; drop it or use --engine ringbuf$/,
+  );
+});
+
+Deno.test("parseCli() reads --engine and --ring-size", () => {
+  const o = parseCli(["--engine", "ringbuf", "--ring-size", "1048576", "--", "ls"]);
+  assert.equal(o.engine, "ringbuf");
+  assert.equal(o.ringSize, 1048576);
+  assert.equal(parseCli(["-e", "bpftrace", "--pid", "3"]).engine, "bpftrace");
 });
 
 Deno.test("parseCli() answers --help and --version before anything else", () => {

@@ -6,7 +6,11 @@
 import { Aggregator, decodeRecord, LAYOUT } from "../mod.ts";
 
 const N = 1_000_000;
-const sizes = { fault: LAYOUT.fl_fault.size, done: LAYOUT.fl_done.size, sys: LAYOUT.fl_syscall.size };
+const sizes = {
+  fault: LAYOUT.fl_fault.size,
+  done: LAYOUT.fl_done.size,
+  sys: LAYOUT.fl_syscall.size,
+};
 /** A page-fault storm: per fault a fault record and a done record; an mmap and munmap per 64. */
 function layout(): { view: DataView; offsets: Uint32Array } {
   const offsets = new Uint32Array(N);

@@ -37,6 +37,12 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile struct fl_config config = {};
 
+/* Never used: they put the record structs into the object's BTF, where the layout test
+ * (src/ringbuf_record_test.ts) and bpftool can read them. */
+const struct fl_syscall *unused_fl_syscall __attribute__((unused));
+const struct fl_fault *unused_fl_fault __attribute__((unused));
+const struct fl_done *unused_fl_done __attribute__((unused));
+
 /* Set once target_tgid enters execve (when arm_on_exec). */
 __u32 armed = 0;
 

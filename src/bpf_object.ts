@@ -9,17 +9,29 @@
 import { FaultlineError } from "./faultline_error.ts";
 import { cString, errnoText, lastErrno, type LibbpfHandle, openLibbpf } from "./libbpf.ts";
 
-/** The last lines of libbpf's log, where the verifier says why it refused a program. */
-function logTail(lines: string[], n = 12): string {
-  return lines.slice(-n).map((l) => l.trim()).join(" | ");
+/**
+ * What libbpf's log says went wrong: the verifier's reason (the line before its "processed N
+ * insns" summary) and the source line it points at, or else libbpf's last lines.
+ */
+export function logReason(lines: string[]): string {
+  const processed = lines.findIndex((l) => /^processed \d+ insns/.test(l.trim()));
+  if (processed > 0) {
+    const reason = lines[processed - 1]!.trim();
+    const source = lines.slice(0, processed).reverse().find((l) => /@ [\w.]+:\d+\s*$/.test(l));
+    const at = source ? ` (at ${/@ ([\w.]+:\d+)\s*$/.exec(source)![1]})` : "";
+    return `the verifier said: ${reason}${at}`;
+  }
+  return `libbpf said: ${lines.slice(-4).map((l) => l.replace(/^libbpf: /, "").trim()).join("; ")}`;
 }
 
 function failure(lib: LibbpfHandle, what: string, errno = lastErrno(lib)): FaultlineError {
   const log = lib.takeLog();
-  return new FaultlineError(
+  const error = new FaultlineError(
     `${what}: ${errnoText(lib, errno)} (errno ${errno})` +
-      (log.length ? `; libbpf said: ${logTail(log)}` : ""),
+      (log.length ? `; ${logReason(log)}` : ""),
   );
+  (error as FaultlineError & { log: string[] }).log = log;
+  return error;
 }
 
 /** A BPF object file opened and parsed by libbpf, not yet loaded into the kernel. */

@@ -57,7 +57,8 @@ export interface Engine {
 
 /**
  * An engine that tries `primary` and, if it cannot run here (its preflight or its attach
- * fails), says why through `onFallback` and uses `fallback` instead.
+ * fails), says why through `onFallback` and uses `fallback` instead. When the fallback cannot
+ * run either, the primary's error is the one thrown, and nothing is said of falling back.
  */
 export class FallbackEngine implements Engine {
   readonly #primary: Engine;
@@ -81,10 +82,17 @@ export class FallbackEngine implements Engine {
     return this.#primaryOk ? this.#primary.name : this.#fallback.name;
   }
 
-  #fallBack(e: unknown): Promise<void> {
+  async #fallBack(primaryError: unknown): Promise<void> {
+    try {
+      await this.#fallback.preflight();
+    } catch {
+      throw primaryError;
+    }
     this.#primaryOk = false;
-    this.#onFallback(e instanceof Error ? e.message : String(e), this.#fallback.name);
-    return this.#fallback.preflight();
+    this.#onFallback(
+      primaryError instanceof Error ? primaryError.message : String(primaryError),
+      this.#fallback.name,
+    );
   }
 
   /** Checks the primary; if it cannot run, checks the fallback. */

@@ -11,7 +11,8 @@
 
 import { FaultlineError } from "./faultline_error.ts";
 
-const LIBBPF_SYMBOLS = {
+/** The libbpf functions faultline binds, with their C signatures as Deno FFI types. */
+export const LIBBPF_SYMBOLS = {
   bpf_object__open_file: { parameters: ["buffer", "pointer"], result: "pointer" },
   bpf_object__load: { parameters: ["pointer"], result: "i32" },
   bpf_object__close: { parameters: ["pointer"], result: "void" },
@@ -28,7 +29,8 @@ const LIBBPF_SYMBOLS = {
   libbpf_set_print: { parameters: ["function"], result: "pointer" },
 } as const;
 
-const LIBC_SYMBOLS = {
+/** The libc functions faultline binds. */
+export const LIBC_SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
   vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },

@@ -57,3 +57,28 @@ export function probeTest(name: string, fn: (t: Deno.TestContext) => Promise<voi
     },
   });
 }
+
+/** Why BPF objects cannot be built here, or null when they can. */
+export function missingBpfToolchain(): string | null {
+  if (findExecutable("clang") === null) return "clang is not on PATH (run bash setup.sh)";
+  try {
+    Deno.statSync("/usr/include/bpf/bpf_helpers.h");
+  } catch {
+    return "libbpf-dev's headers are missing (run bash setup.sh)";
+  }
+  return null;
+}
+
+/** Registers a test that needs clang and libbpf-dev: skipped with one line here, failing in CI. */
+export function toolchainTest(name: string, fn: () => Promise<void>): void {
+  const missing = missingBpfToolchain();
+  if (missing !== null && !IN_CI) console.log(`Skipping "${name}": ${missing}`);
+  Deno.test({
+    name,
+    ignore: missing !== null && !IN_CI,
+    async fn() {
+      if (missing !== null) throw new Error(`CI=true but BPF objects cannot be built: ${missing}`);
+      await fn();
+    },
+  });
+}

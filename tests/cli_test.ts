@@ -44,7 +44,7 @@ Deno.test("trace.ts exits 1 when the pid does not exist", async () => {
 });
 
 Deno.test("trace.ts exits 1 when bpftrace is not on PATH, saying how to install it", async () => {
-  const r = await run(["--", "/bin/true"], { PATH: "/nonexistent" });
+  const r = await run(["--engine", "bpftrace", "--", "/bin/true"], { PATH: "/nonexistent" });
   assert.equal(r.code, 1);
   const lines = r.stderr.trimEnd().split("\n");
   assert.equal(lines.length, 1);
@@ -117,41 +117,68 @@ Deno.test("trace.ts --help lists every flag", async () => {
   }
 });
 
+/** Runs trace.ts as nobody (uid 65534), which cannot read root's Deno cache: it gets a copy. */
+async function runAsNobody(args: string[]) {
+  const denoDir = Deno.makeTempDirSync();
+  const home = Deno.env.get("DENO_DIR") ??
+    `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/deno`;
+  await new Deno.Command("cp", { args: ["-r", `${home}/npm`, denoDir] }).output();
+  await new Deno.Command("chmod", { args: ["-R", "a+rX", denoDir] }).output();
+  const out = await new Deno.Command("setpriv", {
+    args: [
+      "--reuid",
+      "65534",
+      "--regid",
+      "65534",
+      "--clear-groups",
+      "--",
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--cached-only",
+      TRACE,
+      ...args,
+    ],
+    env: { DENO_DIR: denoDir, HOME: denoDir },
+    stdin: "null",
+  }).output();
+  Deno.removeSync(denoDir, { recursive: true });
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
 Deno.test({
-  name: "trace.ts exits 1 without root, saying to run it as root",
+  name: "trace.ts exits 1 without root, in one sentence, with the default engine",
+  ignore: Deno.uid() !== 0,
+  async fn() {
+    const r = await runAsNobody(["--", "/bin/true"]);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      "faultline: Cannot load probes: the ringbuf engine needs CAP_BPF and CAP_PERFMON (or root) " +
+        "and faultline runs as uid 65534 without them; run it as root (sudo)\n",
+    );
+  },
+});
+
+Deno.test({
+  name: "trace.ts --engine bpftrace exits 1 without root, saying to run it as root",
   ignore: Deno.uid() !== 0, // Run as root, it drops to nobody; as a user, every run shows this.
   async fn() {
-    // nobody cannot read root's Deno cache: give it a copy of the npm packages.
-    const denoDir = Deno.makeTempDirSync();
-    const home = Deno.env.get("DENO_DIR") ??
-      `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/deno`;
-    await new Deno.Command("cp", { args: ["-r", `${home}/npm`, denoDir] }).output();
-    await new Deno.Command("chmod", { args: ["-R", "a+rX", denoDir] }).output();
-    const out = await new Deno.Command("setpriv", {
-      args: [
-        "--reuid",
-        "65534",
-        "--regid",
-        "65534",
-        "--clear-groups",
-        "--",
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--cached-only",
-        TRACE,
-        "--",
-        "/bin/true",
-      ],
-      env: { DENO_DIR: denoDir, HOME: denoDir },
-      stdin: "null",
-    }).output();
-    Deno.removeSync(denoDir, { recursive: true });
-    assert.equal(out.code, 1);
+    const r = await runAsNobody(["--engine", "bpftrace", "--", "/bin/true"]);
+    assert.equal(r.code, 1);
     assert.equal(
-      new TextDecoder().decode(out.stderr),
+      r.stderr,
       "faultline: Cannot attach probes: bpftrace needs root and faultline runs as uid 65534; " +
         "run it as root (sudo)\n",
     );
   },
+});
+
+Deno.test("trace.ts exits 2 on a ring size that is not a power of two", async () => {
+  const r = await run(["--ring-size", "1000000", "--pid", "1"]);
+  assert.equal(r.code, 2);
+  assert.equal(
+    r.stderr,
+    'faultline: Cannot use a ring of "1000000" bytes: --ring-size takes a power of two from 4096 to 1073741824\n',
+  );
 });

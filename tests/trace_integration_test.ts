@@ -4,7 +4,18 @@
  * one line elsewhere, and failing under CI=true if it cannot run.
  */
 import assert from "node:assert/strict";
-import { BpftraceEngine, type FaultlineEvent, formatSummary, type Report, trace } from "../mod.ts";
+import {
+  BpftraceEngine,
+  ENGINE_NAMES,
+  type EngineName,
+  type FaultlineEvent,
+  formatSummary,
+  isAlive,
+  makeEngine,
+  type Report,
+  RingbufEngine,
+  trace,
+} from "../mod.ts";
 import { probeTest, repoPath } from "./_capability.ts";
 
 const WORKLOAD = repoPath("build/mmap_touch");
@@ -61,97 +72,9 @@ function total(r: Report): number {
   return Object.values(r.counts).reduce((a, b) => a + b, 0);
 }
 
-probeTest("A launched command's mmap and munmap counts equal strace -c's exactly", async () => {
-  const N = 300, K = 8;
-  const argv = [WORKLOAD, String(N), String(K)];
-  const lengths = { mmap: 0, munmap: 0 };
-  const report = await trace({
-    command: argv,
-    onEvent(e: FaultlineEvent) {
-      if ((e.kind === "mmap" || e.kind === "munmap") && e.length === LENGTH) lengths[e.kind]++;
-    },
-  });
-  const strace = await straceCounts(argv);
-  assert.equal(lengths.mmap, N, "mmaps of the workload's length");
-  assert.equal(lengths.munmap, N, "munmaps of the workload's length");
-  assert.equal(report.counts.mmap, strace.mmap, "all mmaps, libc's included");
-  assert.equal(report.counts.munmap, strace.munmap, "all munmaps");
-  assert.equal(report.lost, 0);
-  assert.equal(report.exit_status, 0);
-  assert.equal(report.stop_reason, "target_exited");
-  assert.equal(report.engine, "bpftrace");
-  assert.deepEqual(report.target.command, argv);
-  assert.equal(report.mmap_errors, 0);
-  const h = report.histograms;
-  assert.equal(h.mmap_latency_ns.count, report.counts.mmap);
-  assert.equal(h.munmap_latency_ns.count, report.counts.munmap);
-  assert.equal(h.mmap_size_bytes.count, report.counts.mmap);
-  const slot = h.mmap_size_bytes.buckets.find((b) => b.low <= LENGTH && LENGTH < b.high);
-  assert.ok(slot && slot.count >= N, `[4M, 8M) holds the ${N} workload mmaps`);
-  assert.ok(h.mmap_latency_ns.min > 0 && h.mmap_latency_ns.p50 <= h.mmap_latency_ns.p99);
-});
-
-probeTest("minor_faults equals perf stat -e minor-faults for the same command", async () => {
-  const N = 200, K = 50;
-  const argv = [WORKLOAD, String(N), String(K)];
-  const report = await trace({ command: argv });
-  const perf = await perfCounts(argv);
-  const diff = report.counts.minor_faults - perf.minor;
-  console.log(
-    `minor faults: faultline ${report.counts.minor_faults}, perf stat ${perf.minor} (diff ${diff})`,
-  );
-  assert.ok(Math.abs(diff) <= FAULT_TOLERANCE, `within ${FAULT_TOLERANCE}: ${diff}`);
-  assert.ok(report.counts.minor_faults >= N * K, "at least the workload's own first touches");
-  assert.equal(report.counts.major_faults, perf.major);
-  // Every handled fault follows a page_fault tracepoint on its thread, so each has a latency.
-  const c = report.counts;
-  assert.equal(c.minor_faults + c.major_faults, c.page_fault_user + c.page_fault_kernel);
-  assert.equal(report.unpaired_faults, 0);
-  assert.equal(report.histograms.fault_latency_ns.count, c.minor_faults + c.major_faults);
-  assert.ok(report.fault_kinds.write >= N * K, "the touches are writes");
-  assert.equal(report.lost, 0);
-});
-
-probeTest("--pid traces every thread of a running process and stops when it exits", async () => {
-  const N = 50, K = 4, T = 4;
-  const child = new Deno.Command(WORKLOAD, {
-    args: [String(N), String(K), String(LENGTH), "1", String(T)],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const tids = new Set<number>();
-  let ours = 0;
-  const report = await trace({
-    pid: child.pid,
-    onAttached: async () => {
-      // Let the workload start only once the probes are live.
-      const w = child.stdin.getWriter();
-      await w.write(new Uint8Array([1]));
-      await w.close();
-    },
-    onEvent(e) {
-      if (e.kind === "mmap" && e.length === LENGTH) {
-        ours++;
-        tids.add(e.tid);
-      }
-    },
-  });
-  const out = await child.output();
-  assert.match(decode(out.stdout), /4 thread\(s\)/);
-  assert.equal(ours, N * T, "every thread's mmaps, nobody else's");
-  assert.equal(tids.size, T, "from each of the threads");
-  assert.ok(!tids.has(child.pid), "not from the main thread, which only waits");
-  assert.equal(report.counts.munmap >= N * T, true);
-  assert.equal(report.stop_reason, "target_exited");
-  assert.equal(report.exit_status, null);
-  assert.equal(report.target.command, null);
-  assert.equal(report.target.pid, child.pid);
-  assert.ok(report.counts.minor_faults >= N * K * T);
-});
-
-async function runCli(args: string[], stdin?: string) {
+async function runCli(name: EngineName, args: string[], stdin?: string) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TRACE, ...args],
+    args: ["run", "-A", TRACE, "--engine", name, ...args],
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -164,82 +87,6 @@ async function runCli(args: string[], stdin?: string) {
   const out = await child.output();
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
-
-probeTest("trace.ts writes the JSON, histogram CSV and events CSV of one run", async () => {
-  const dir = Deno.makeTempDirSync();
-  const r = await runCli([
-    "--json",
-    `${dir}/r.json`,
-    "--csv",
-    `${dir}/r.csv`,
-    "--events-csv",
-    `${dir}/e.csv`,
-    "--",
-    WORKLOAD,
-    "100",
-    "4",
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  // The command keeps its stdout; faultline's summary goes to stderr.
-  assert.match(
-    r.stdout,
-    /^mmap_touch: 100 maps of 5918720 bytes, 4 pages touched in each, 1 thread\(s\), [\d.]+ ms\n$/,
-  );
-  assert.match(r.stderr, /@mmap_latency_ns: count \d+/);
-  assert.match(r.stderr, /\[4M, 8M\) +\d+ \|@+ *\|/, "the size histogram drawn");
-  const report: Report = JSON.parse(Deno.readTextFileSync(`${dir}/r.json`));
-  assert.equal(report.version, 1);
-  assert.equal(report.engine, "bpftrace");
-  assert.deepEqual(report.target.command, [WORKLOAD, "100", "4"]);
-  assert.ok(report.duration_ns > 0);
-  assert.ok(report.counts.mmap >= 100);
-  const csv = Deno.readTextFileSync(`${dir}/r.csv`).trimEnd().split("\n");
-  assert.equal(csv[0], "histogram,low,high,count");
-  const sizes = csv.filter((l) => l.startsWith("mmap_size_bytes,")).map((l) => l.split(","));
-  const bucket = sizes.find(([, low, high]) => Number(low) <= LENGTH && LENGTH < Number(high));
-  assert.ok(bucket && Number(bucket[3]) >= 100);
-  assert.equal(sizes.reduce((s, f) => s + Number(f[3]), 0), report.counts.mmap);
-  const events = Deno.readTextFileSync(`${dir}/e.csv`).trimEnd().split("\n");
-  assert.equal(events.length - 1, total(report), "one row per counted event");
-  assert.equal(
-    events.filter((l) => l.startsWith("mmap,") && l.split(",")[6] === String(LENGTH)).length,
-    100,
-  );
-  Deno.removeSync(dir, { recursive: true });
-});
-
-probeTest("trace.ts gives the command its stdin and stdout and exits with its status", async () => {
-  const r = await runCli(["-q", "--", "sh", "-c", "head -c 5; exit 3"], "hello world");
-  assert.equal(r.stdout, "hello");
-  assert.equal(r.code, 3);
-  assert.equal(r.stderr, "");
-});
-
-probeTest(
-  "--duration stops tracing, ends the command with SIGTERM and writes the report",
-  async () => {
-    const dir = Deno.makeTempDirSync();
-    const t0 = performance.now();
-    const r = await runCli([
-      "-q",
-      "--duration",
-      "1",
-      "--json",
-      `${dir}/r.json`,
-      "--",
-      "sleep",
-      "30",
-    ]);
-    const elapsed = performance.now() - t0;
-    assert.equal(r.code, 143, "sleep ended by SIGTERM: 128 + 15");
-    assert.ok(elapsed < 10_000, `stopped after ${elapsed} ms`);
-    const report: Report = JSON.parse(Deno.readTextFileSync(`${dir}/r.json`));
-    assert.equal(report.stop_reason, "duration");
-    assert.ok(report.duration_ns >= 0.95e9 && report.duration_ns < 3e9, `${report.duration_ns}`);
-    assert.ok(report.counts.mmap > 0, "sleep's own start-up mmaps");
-    Deno.removeSync(dir, { recursive: true });
-  },
-);
 
 /** Reads a child's stderr until `pattern` shows up. */
 async function waitForStderr(child: Deno.ChildProcess, pattern: RegExp): Promise<string> {
@@ -276,67 +123,261 @@ function comm(pid: number): string | null {
   }
 }
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
+for (const name of ENGINE_NAMES) {
   probeTest(
-    `${signal} stops the trace, detaches the probes and writes the reports whole`,
+    `${name}: A launched command's mmap and munmap counts equal strace -c's exactly`,
+    async () => {
+      const N = 300, K = 8;
+      const argv = [WORKLOAD, String(N), String(K)];
+      const lengths = { mmap: 0, munmap: 0 };
+      const report = await trace({
+        command: argv,
+        engine: makeEngine(name),
+        onEvent(e: FaultlineEvent) {
+          if ((e.kind === "mmap" || e.kind === "munmap") && e.length === LENGTH) lengths[e.kind]++;
+        },
+      });
+      const strace = await straceCounts(argv);
+      assert.equal(lengths.mmap, N, "mmaps of the workload's length");
+      assert.equal(lengths.munmap, N, "munmaps of the workload's length");
+      assert.equal(report.counts.mmap, strace.mmap, "all mmaps, libc's included");
+      assert.equal(report.counts.munmap, strace.munmap, "all munmaps");
+      assert.equal(report.lost, 0);
+      assert.equal(report.exit_status, 0);
+      assert.equal(report.stop_reason, "target_exited");
+      assert.equal(report.engine, name);
+      assert.deepEqual(report.target.command, argv);
+      assert.equal(report.mmap_errors, 0);
+      const h = report.histograms;
+      assert.equal(h.mmap_latency_ns.count, report.counts.mmap);
+      assert.equal(h.munmap_latency_ns.count, report.counts.munmap);
+      assert.equal(h.mmap_size_bytes.count, report.counts.mmap);
+      const slot = h.mmap_size_bytes.buckets.find((b) => b.low <= LENGTH && LENGTH < b.high);
+      assert.ok(slot && slot.count >= N, `[4M, 8M) holds the ${N} workload mmaps`);
+      assert.ok(h.mmap_latency_ns.min > 0 && h.mmap_latency_ns.p50 <= h.mmap_latency_ns.p99);
+    },
+  );
+
+  probeTest(
+    `${name}: minor_faults equals perf stat -e minor-faults for the same command`,
+    async () => {
+      const N = 200, K = 50;
+      const argv = [WORKLOAD, String(N), String(K)];
+      const report = await trace({ command: argv, engine: makeEngine(name) });
+      const perf = await perfCounts(argv);
+      const diff = report.counts.minor_faults - perf.minor;
+      console.log(
+        `minor faults: faultline ${report.counts.minor_faults}, perf stat ${perf.minor} (diff ${diff})`,
+      );
+      assert.ok(Math.abs(diff) <= FAULT_TOLERANCE, `within ${FAULT_TOLERANCE}: ${diff}`);
+      assert.ok(report.counts.minor_faults >= N * K, "at least the workload's own first touches");
+      assert.equal(report.counts.major_faults, perf.major);
+      // Every handled fault follows a page_fault tracepoint on its thread, so each has a latency.
+      const c = report.counts;
+      assert.equal(c.minor_faults + c.major_faults, c.page_fault_user + c.page_fault_kernel);
+      assert.equal(report.unpaired_faults, 0);
+      assert.equal(report.histograms.fault_latency_ns.count, c.minor_faults + c.major_faults);
+      assert.ok(report.fault_kinds.write >= N * K, "the touches are writes");
+      assert.equal(report.lost, 0);
+    },
+  );
+
+  probeTest(
+    `${name}: --pid traces every thread of a running process and stops when it exits`,
+    async () => {
+      const N = 50, K = 4, T = 4;
+      const child = new Deno.Command(WORKLOAD, {
+        args: [String(N), String(K), String(LENGTH), "1", String(T)],
+        stdin: "piped",
+        stdout: "piped",
+      }).spawn();
+      const tids = new Set<number>();
+      let ours = 0;
+      const report = await trace({
+        pid: child.pid,
+        engine: makeEngine(name),
+        onAttached: async () => {
+          // Let the workload start only once the probes are live.
+          const w = child.stdin.getWriter();
+          await w.write(new Uint8Array([1]));
+          await w.close();
+        },
+        onEvent(e) {
+          if (e.kind === "mmap" && e.length === LENGTH) {
+            ours++;
+            tids.add(e.tid);
+          }
+        },
+      });
+      const out = await child.output();
+      assert.match(decode(out.stdout), /4 thread\(s\)/);
+      assert.equal(ours, N * T, "every thread's mmaps, nobody else's");
+      assert.equal(tids.size, T, "from each of the threads");
+      assert.ok(!tids.has(child.pid), "not from the main thread, which only waits");
+      assert.equal(report.counts.munmap >= N * T, true);
+      assert.equal(report.stop_reason, "target_exited");
+      assert.equal(report.exit_status, null);
+      assert.equal(report.target.command, null);
+      assert.equal(report.target.pid, child.pid);
+      assert.ok(report.counts.minor_faults >= N * K * T);
+    },
+  );
+
+  probeTest(
+    `${name}: trace.ts writes the JSON, histogram CSV and events CSV of one run`,
     async () => {
       const dir = Deno.makeTempDirSync();
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          TRACE,
-          "--json",
-          `${dir}/r.json`,
-          "--csv",
-          `${dir}/r.csv`,
-          "--",
-          "sleep",
-          "30",
-        ],
-        stdin: "null",
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-      await waitForStderr(child, /tracing pid \d+/);
-      const bpftrace = childrenOf(child.pid).filter((p) => comm(p) === "bpftrace");
-      assert.equal(bpftrace.length, 1, "one bpftrace child");
-      child.kill(signal);
-      const status = await child.status;
-      assert.equal(status.code, 143, "sleep ended by the forwarded SIGTERM");
+      const r = await runCli(name, [
+        "--json",
+        `${dir}/r.json`,
+        "--csv",
+        `${dir}/r.csv`,
+        "--events-csv",
+        `${dir}/e.csv`,
+        "--",
+        WORKLOAD,
+        "100",
+        "4",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      // The command keeps its stdout; faultline's summary goes to stderr.
+      assert.match(
+        r.stdout,
+        /^mmap_touch: 100 maps of 5918720 bytes, 4 pages touched in each, 1 thread\(s\), [\d.]+ ms\n$/,
+      );
+      assert.match(r.stderr, /@mmap_latency_ns: count \d+/);
+      assert.match(r.stderr, /\[4M, 8M\) +\d+ \|@+ *\|/, "the size histogram drawn");
       const report: Report = JSON.parse(Deno.readTextFileSync(`${dir}/r.json`));
-      assert.equal(report.stop_reason, "signal");
-      assert.equal(report.exit_status, 143);
-      assert.match(Deno.readTextFileSync(`${dir}/r.csv`), /^histogram,low,high,count\n/);
-      assert.equal(comm(bpftrace[0]!), null, "bpftrace has exited");
+      assert.equal(report.version, 1);
+      assert.equal(report.engine, name);
+      assert.deepEqual(report.target.command, [WORKLOAD, "100", "4"]);
+      assert.ok(report.duration_ns > 0);
+      assert.ok(report.counts.mmap >= 100);
+      const csv = Deno.readTextFileSync(`${dir}/r.csv`).trimEnd().split("\n");
+      assert.equal(csv[0], "histogram,low,high,count");
+      const sizes = csv.filter((l) => l.startsWith("mmap_size_bytes,")).map((l) => l.split(","));
+      const bucket = sizes.find(([, low, high]) => Number(low) <= LENGTH && LENGTH < Number(high));
+      assert.ok(bucket && Number(bucket[3]) >= 100);
+      assert.equal(sizes.reduce((s, f) => s + Number(f[3]), 0), report.counts.mmap);
+      const events = Deno.readTextFileSync(`${dir}/e.csv`).trimEnd().split("\n");
+      assert.equal(events.length - 1, total(report), "one row per counted event");
+      assert.equal(
+        events.filter((l) => l.startsWith("mmap,") && l.split(",")[6] === String(LENGTH)).length,
+        100,
+      );
       Deno.removeSync(dir, { recursive: true });
     },
   );
+
+  probeTest(
+    `${name}: trace.ts gives the command its stdin and stdout and exits with its status`,
+    async () => {
+      const r = await runCli(name, ["-q", "--", "sh", "-c", "head -c 5; exit 3"], "hello world");
+      assert.equal(r.stdout, "hello");
+      assert.equal(r.code, 3);
+      assert.equal(r.stderr, "");
+    },
+  );
+
+  probeTest(
+    `${name}: --duration stops tracing, ends the command with SIGTERM and writes the report`,
+    async () => {
+      const dir = Deno.makeTempDirSync();
+      const t0 = performance.now();
+      const r = await runCli(name, [
+        "-q",
+        "--duration",
+        "1",
+        "--json",
+        `${dir}/r.json`,
+        "--",
+        "sleep",
+        "30",
+      ]);
+      const elapsed = performance.now() - t0;
+      assert.equal(r.code, 143, "sleep ended by SIGTERM: 128 + 15");
+      assert.ok(elapsed < 10_000, `stopped after ${elapsed} ms`);
+      const report: Report = JSON.parse(Deno.readTextFileSync(`${dir}/r.json`));
+      assert.equal(report.stop_reason, "duration");
+      assert.ok(report.duration_ns >= 0.95e9 && report.duration_ns < 3e9, `${report.duration_ns}`);
+      assert.ok(report.counts.mmap > 0, "sleep's own start-up mmaps");
+      Deno.removeSync(dir, { recursive: true });
+    },
+  );
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    probeTest(
+      `${name}: ${signal} stops the trace, detaches the probes and writes the reports whole`,
+      async () => {
+        const dir = Deno.makeTempDirSync();
+        const child = new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            TRACE,
+            "--engine",
+            name,
+            "--json",
+            `${dir}/r.json`,
+            "--csv",
+            `${dir}/r.csv`,
+            "--",
+            "sleep",
+            "30",
+          ],
+          stdin: "null",
+          stdout: "null",
+          stderr: "piped",
+        }).spawn();
+        await waitForStderr(child, /tracing pid \d+/);
+        const bpftrace = childrenOf(child.pid).filter((p) => comm(p) === "bpftrace");
+        assert.equal(bpftrace.length, name === "bpftrace" ? 1 : 0, "bpftrace runs for bpftrace");
+        assert.ok(loadedPrograms().length > 0, "the probes are attached");
+        child.kill(signal);
+        const status = await child.status;
+        assert.equal(status.code, 143, "sleep ended by the forwarded SIGTERM");
+        const report: Report = JSON.parse(Deno.readTextFileSync(`${dir}/r.json`));
+        assert.equal(report.stop_reason, "signal");
+        assert.equal(report.exit_status, 143);
+        assert.match(Deno.readTextFileSync(`${dir}/r.csv`), /^histogram,low,high,count\n/);
+        if (bpftrace[0] !== undefined) assert.ok(!isAlive(bpftrace[0]), "bpftrace has exited");
+        assert.deepEqual(await programsAfterExit(), [], "no probe is left attached");
+        Deno.removeSync(dir, { recursive: true });
+      },
+    );
+  }
 }
 
-probeTest("No bpftrace outlives a faultline killed with SIGKILL", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TRACE, "--", "sleep", "30"],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const text = await waitForStderr(child, /tracing pid \d+/);
-  const sleepPid = Number(/tracing pid (\d+)/.exec(text)![1]);
-  const bpftrace = childrenOf(child.pid).filter((p) => comm(p) === "bpftrace");
-  assert.equal(bpftrace.length, 1);
-  child.kill("SIGKILL");
-  await child.status;
-  let alive = true;
-  for (let i = 0; i < 500 && alive; i++) {
-    alive = comm(bpftrace[0]!) === "bpftrace";
-    if (alive) await new Promise((r) => setTimeout(r, 10));
-  }
-  try {
-    Deno.kill(sleepPid, "SIGKILL");
-  } catch { /* gone */ }
-  assert.equal(alive, false, "bpftrace exited within 5 s of faultline's death");
-});
+for (const name of ENGINE_NAMES) {
+  probeTest(`${name}: no probe outlives a faultline killed with SIGKILL`, async () => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", TRACE, "--engine", name, "--", "sleep", "30"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const text = await waitForStderr(child, /tracing pid \d+/);
+    const sleepPid = Number(/tracing pid (\d+)/.exec(text)![1]);
+    const bpftrace = childrenOf(child.pid).filter((p) => comm(p) === "bpftrace");
+    assert.equal(bpftrace.length, name === "bpftrace" ? 1 : 0);
+    assert.ok(loadedPrograms().length > 0, "the probes are attached");
+    child.kill("SIGKILL");
+    await child.status;
+    // bpftrace gets SIGTERM from the kernel (setpriv --pdeathsig); the ringbuf engine's links
+    // are file descriptors, closed by the kernel with the process.
+    const left = await programsAfterExit();
+    try {
+      Deno.kill(sleepPid, "SIGKILL");
+    } catch { /* gone */ }
+    assert.deepEqual(left, [], "every probe detached within 5 s of faultline's death");
+    if (bpftrace[0] !== undefined) {
+      for (let i = 0; i < 500 && isAlive(bpftrace[0]); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(!isAlive(bpftrace[0]), "bpftrace exited within 5 s of faultline's death");
+    }
+  });
+}
 
 probeTest(
   "bpftrace's lost events are counted, printed and exported, not dropped silently",
@@ -364,3 +405,48 @@ probeTest(
     );
   },
 );
+
+probeTest("ringbuf: reserve failures are counted as lost, printed and exported", async () => {
+  const argv = [WORKLOAD, "2000", "48"];
+  // A one-page ring drained every 200 ms cannot hold a fault storm: reserves fail.
+  const lossy = await trace({
+    command: argv,
+    engine: new RingbufEngine({ ringSize: 4096, pollMs: 200 }),
+  });
+  const full = await trace({ command: argv, engine: new RingbufEngine() });
+  console.log(
+    `lost ${lossy.lost} of ${total(full)} events with a 4 KiB ring, ${full.lost} with the default`,
+  );
+  assert.equal(full.lost, 0);
+  assert.ok(lossy.lost > 0, "the 4 KiB ring lost events");
+  assert.match(formatSummary(lossy), new RegExp(`LOST ${lossy.lost} events`));
+  const accounted = total(lossy) + lossy.lost;
+  assert.ok(
+    Math.abs(accounted - total(full)) <= 2 * FAULT_TOLERANCE,
+    `${accounted} vs ${total(full)}`,
+  );
+});
+
+/**
+ * faultline's programs still loaded, waiting up to 5 s for them to go: the kernel frees a
+ * detached program after an RCU grace period, not at once.
+ */
+async function programsAfterExit(): Promise<string[]> {
+  let left = loadedPrograms();
+  for (let i = 0; i < 500 && left.length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    left = loadedPrograms();
+  }
+  return left;
+}
+
+/** Names of the BPF programs loaded in the kernel that are faultline's. */
+function loadedPrograms(): string[] {
+  const out = new Deno.Command("bpftool", { args: ["-j", "prog", "show"] }).outputSync();
+  const progs = JSON.parse(new TextDecoder().decode(out.stdout)) as { name?: string }[];
+  // The ringbuf engine's programs are on_*; bpftrace names its after the probe.
+  return progs.map((p) => p.name ?? "").filter((n) =>
+    /^on_(page_fault_|minor_fault|major_fault|enter_m|exit_m|execve)/.test(n) ||
+    /^(page_fault_user|page_fault_kern|sys_enter_mmap|sys_exit_mmap)$/.test(n)
+  );
+}
