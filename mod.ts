@@ -35,7 +35,7 @@ export {
   type MakeEngineOptions,
 } from "./src/make_engine.ts";
 export { isValidRingSize, type RecordHandler, RingbufReader } from "./src/ringbuf_reader.ts";
-export { decodeRecord, LAYOUT } from "./src/ringbuf_record.ts";
+export { decodeRecord, foldRecord, LAYOUT } from "./src/ringbuf_record.ts";
 export { BpfObject, BpfObjectSpec } from "./src/bpf_object.ts";
 export { LIBBPF_SYMBOLS, type LibbpfHandle, LIBC_SYMBOLS, openLibbpf } from "./src/libbpf.ts";
 export { onlineCpus } from "./src/online_cpus.ts";
@@ -49,6 +49,7 @@ export {
   type DecodedErrorCode,
   decodeErrorCode,
   type EventBase,
+  type EventFolder,
   type EventKind,
   type FaultAccess,
   type FaultCause,

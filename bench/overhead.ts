@@ -98,6 +98,11 @@ const rows: [string, () => Promise<number>][] = [
   ],
   ["bpftrace probes/faultline.bt alone (every event, to a file)", bpftraceAlone],
   [
+    "faultline --engine ringbuf (every event, decoded and aggregated)",
+    () =>
+      timed([deno, "run", "-A", `${root}trace.ts`, "-q", "--engine", "ringbuf", "--", ...workload]),
+  ],
+  [
     "faultline --engine bpftrace (every event)",
     () =>
       timed([

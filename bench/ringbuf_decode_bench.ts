@@ -3,7 +3,7 @@
  * holds them (8-byte header, then the struct), decoded into events and aggregated.
  * Goal (issue 3): 10 M records/s or more. Records/s = 1M / the time per iteration.
  */
-import { Aggregator, decodeRecord, LAYOUT } from "../mod.ts";
+import { Aggregator, decodeRecord, foldRecord, LAYOUT } from "../mod.ts";
 
 const N = 1_000_000;
 const sizes = {
@@ -58,4 +58,10 @@ Deno.bench("decodeRecord() alone x 1M ring records", () => {
   let n = 0;
   for (let i = 0; i < N; i++) if (decodeRecord(view, offsets[i]!, 4242) !== null) n++;
   if (n !== N) throw new Error("lost records");
+});
+
+Deno.bench("foldRecord() into an Aggregator x 1M ring records (no event objects)", () => {
+  const agg = new Aggregator();
+  for (let i = 0; i < N; i++) foldRecord(view, offsets[i]!, agg);
+  if (agg.counts.page_fault_user === 0) throw new Error("nothing folded");
 });

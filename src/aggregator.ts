@@ -4,7 +4,13 @@
  * @module
  */
 
-import type { FaultlineEvent } from "./faultline_event.ts";
+import {
+  type EventFolder,
+  type FaultlineEvent,
+  PF_INSTR,
+  PF_PROT,
+  PF_WRITE,
+} from "./faultline_event.ts";
 import { Log2Histogram } from "./log2_histogram.ts";
 import {
   type FaultKindCounts,
@@ -42,7 +48,7 @@ export interface ReportContext {
  * agg.counts.minor_faults; // 1
  * ```
  */
-export class Aggregator {
+export class Aggregator implements EventFolder {
   /** Events counted by kind. */
   readonly counts: ReportCounts = {
     mmap: 0,
@@ -87,30 +93,50 @@ export class Aggregator {
   add(event: FaultlineEvent): void {
     switch (event.kind) {
       case "mmap":
-        this.counts.mmap++;
-        this.mmapLatency.add(event.latencyNs);
-        this.mmapSize.add(event.length);
-        if (event.ret < 0n && event.ret >= -4095n) this.#mmapErrors++;
-        break;
+        return this.foldMmap(event.length, event.latencyNs, event.ret < 0n && event.ret >= -4095n);
       case "munmap":
-        this.counts.munmap++;
-        this.munmapLatency.add(event.latencyNs);
-        if (event.ret < 0) this.#munmapErrors++;
-        break;
+        return this.foldMunmap(event.latencyNs, event.ret < 0);
       case "page_fault_user":
       case "page_fault_kernel":
-        this.counts[event.kind]++;
-        this.faultKinds[event.access]++;
-        this.faultKinds[event.cause]++;
-        break;
+        return this.foldPageFault(event.kind === "page_fault_kernel", event.errorCode);
       case "minor_fault":
       case "major_fault":
-        if (event.kind === "minor_fault") this.counts.minor_faults++;
-        else this.counts.major_faults++;
-        if (event.latencyNs === null) this.#unpaired++;
-        else this.faultLatency.add(event.latencyNs);
-        break;
+        return this.foldFaultDone(event.kind === "major_fault", event.latencyNs);
     }
+  }
+
+  /** Folds in one completed mmap. */
+  foldMmap(length: number, latencyNs: number, failed: boolean): void {
+    this.counts.mmap++;
+    this.mmapLatency.add(latencyNs);
+    this.mmapSize.add(length);
+    if (failed) this.#mmapErrors++;
+  }
+
+  /** Folds in one completed munmap. */
+  foldMunmap(latencyNs: number, failed: boolean): void {
+    this.counts.munmap++;
+    this.munmapLatency.add(latencyNs);
+    if (failed) this.#munmapErrors++;
+  }
+
+  /** Folds in one page fault, decoding its error code as decodeErrorCode() does. */
+  foldPageFault(kernel: boolean, errorCode: number): void {
+    if (kernel) this.counts.page_fault_kernel++;
+    else this.counts.page_fault_user++;
+    if (errorCode & PF_INSTR) this.faultKinds.exec++;
+    else if (errorCode & PF_WRITE) this.faultKinds.write++;
+    else this.faultKinds.read++;
+    if (errorCode & PF_PROT) this.faultKinds.protection++;
+    else this.faultKinds.not_present++;
+  }
+
+  /** Folds in one handled fault. */
+  foldFaultDone(major: boolean, latencyNs: number | null): void {
+    if (major) this.counts.major_faults++;
+    else this.counts.minor_faults++;
+    if (latencyNs === null) this.#unpaired++;
+    else this.faultLatency.add(latencyNs);
   }
 
   /** The report of everything folded in so far. */

@@ -5,12 +5,17 @@
  * @module
  */
 
-import type { FaultlineEvent } from "./faultline_event.ts";
+import type { EventFolder, FaultlineEvent } from "./faultline_event.ts";
 
 /** Where an engine delivers what it captures. */
 export interface EventSink {
   /** One event, in the order the engine reads them. */
   event(event: FaultlineEvent): void;
+  /**
+   * When set, nothing needs event objects: an engine may fold each event into this instead of
+   * calling {@link EventSink.event}, and skip making the object.
+   */
+  readonly folder?: EventFolder;
   /** The engine learned that `count` events were lost. */
   lost(count: number): void;
 }

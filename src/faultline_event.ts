@@ -108,6 +108,22 @@ export interface FaultDoneEvent extends EventBase {
 /** Any event an engine produces. */
 export type FaultlineEvent = MmapEvent | MunmapEvent | PageFaultEvent | FaultDoneEvent;
 
+/**
+ * Takes events field by field, with no object per event: all that counting and histograms
+ * need. An engine that decodes binary records folds them straight into one of these when
+ * nothing downstream needs the event objects (see EventSink.folder).
+ */
+export interface EventFolder {
+  /** One completed mmap. */
+  foldMmap(length: number, latencyNs: number, failed: boolean): void;
+  /** One completed munmap. */
+  foldMunmap(latencyNs: number, failed: boolean): void;
+  /** One page fault; `kernel` for page_fault_kernel. */
+  foldPageFault(kernel: boolean, errorCode: number): void;
+  /** One handled fault; latency null when unpaired. */
+  foldFaultDone(major: boolean, latencyNs: number | null): void;
+}
+
 /** x86 page-fault error code bit: the page was present (a protection fault). */
 export const PF_PROT = 1 << 0;
 /** x86 page-fault error code bit: the access was a write. */

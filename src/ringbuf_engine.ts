@@ -16,7 +16,7 @@ import {
   PERF_COUNT_SW_PAGE_FAULTS_MAJ,
   PERF_COUNT_SW_PAGE_FAULTS_MIN,
 } from "./perf_event.ts";
-import { decodeRecord, LAYOUT } from "./ringbuf_record.ts";
+import { decodeRecord, foldRecord, LAYOUT } from "./ringbuf_record.ts";
 import { isValidRingSize, RingbufReader } from "./ringbuf_reader.ts";
 
 /** The compiled probes, committed beside their source. */
@@ -193,10 +193,17 @@ class RingbufCapture implements Capture {
     this.#obj = obj;
     this.#reader = reader;
     this.#sink = sink;
-    this.#deliver = (view, at) => {
-      const event = decodeRecord(view, at, pid);
-      if (event !== null) sink.event(event);
-    };
+    // A kind this version does not know is not dropped silently: it counts as lost.
+    const folder = sink.folder;
+    this.#deliver = folder
+      ? (view, at) => {
+        if (!foldRecord(view, at, folder)) sink.lost(1);
+      }
+      : (view, at) => {
+        const event = decodeRecord(view, at, pid);
+        if (event !== null) sink.event(event);
+        else sink.lost(1);
+      };
     this.#loop = this.#poll(pollMs, lostPollMs);
     // The loop only ends by stop(), or by failing: a failure must stop the capture too.
     this.ended = this.#loop.then(

@@ -35,8 +35,9 @@ export class RingbufReader {
   readonly #mask: number;
   #consumerPage: Deno.PointerObject | null;
   #producerMap: Deno.PointerObject | null;
-  readonly #consumer: DataView;
-  readonly #producer: DataView;
+  readonly #consumer: BigInt64Array;
+  readonly #producer: BigInt64Array;
+  readonly #headers: Int32Array;
   readonly #data: DataView;
   #consumerPos: number;
 
@@ -71,11 +72,19 @@ export class RingbufReader {
     }
     this.#consumerPage = consumer!;
     this.#producerMap = producer!;
-    this.#consumer = new DataView(Deno.UnsafePointerView.getArrayBuffer(consumer!, PAGE));
+    // Positions and record headers are read and written with Atomics: the kernel changes them
+    // under us, and plain loads could be reordered or merged by the JIT. Record bodies are
+    // plain DataView reads, ordered after the Atomics.load of their header.
+    this.#consumer = new BigInt64Array(
+      Deno.UnsafePointerView.getArrayBuffer(consumer!, PAGE),
+      0,
+      1,
+    );
     const all = Deno.UnsafePointerView.getArrayBuffer(producer!, producerLength);
-    this.#producer = new DataView(all, 0, PAGE);
+    this.#producer = new BigInt64Array(all, 0, 1);
+    this.#headers = new Int32Array(all, PAGE, (2 * size) / 4);
     this.#data = new DataView(all, PAGE, 2 * size);
-    this.#consumerPos = Number(this.#consumer.getBigUint64(0, true));
+    this.#consumerPos = Number(Atomics.load(this.#consumer, 0));
   }
 
   /** The ring's data size in bytes. */
@@ -85,7 +94,7 @@ export class RingbufReader {
 
   /** Bytes written by the kernel and not yet read. */
   pending(): number {
-    return Number(this.#producer.getBigUint64(0, true)) - this.#consumerPos;
+    return Number(Atomics.load(this.#producer, 0)) - this.#consumerPos;
   }
 
   /**
@@ -96,18 +105,24 @@ export class RingbufReader {
   read(handler: RecordHandler): number {
     if (this.#producerMap === null) throw new Error("RingbufReader is closed");
     const data = this.#data;
+    const headers = this.#headers;
     const mask = this.#mask;
     let pos = this.#consumerPos;
     let records = 0;
     for (;;) {
-      const producerPos = Number(this.#producer.getBigUint64(0, true));
+      const producerPos = Number(Atomics.load(this.#producer, 0));
       if (pos >= producerPos) break;
       const start = pos;
       while (pos < producerPos) {
         const at = pos & mask;
-        const header = data.getUint32(at, true);
+        const header = Atomics.load(headers, at >>> 2);
         if (header & BUSY) break;
         const length = header & ~(BUSY | DISCARD);
+        if (length === 0 || length > this.#size - HEADER) {
+          throw new FaultlineError(
+            `Cannot read the ring buffer: the record at position ${pos} claims ${length} bytes`,
+          );
+        }
         if (!(header & DISCARD)) {
           handler(data, at + HEADER, length);
           records++;
@@ -115,7 +130,7 @@ export class RingbufReader {
         pos += (length + HEADER + 7) & ~7;
       }
       if (pos === start) break; // the next record is still busy
-      this.#consumer.setBigUint64(0, BigInt(pos), true);
+      Atomics.store(this.#consumer, 0, BigInt(pos));
       this.#consumerPos = pos;
     }
     return records;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { decodeErrorCode, type FaultlineEvent } from "./faultline_event.ts";
+import { decodeErrorCode, type EventFolder, type FaultlineEvent } from "./faultline_event.ts";
 
 /** enum fl_kind. */
 export const FL_MMAP = 1;
@@ -113,4 +113,42 @@ export function decodeRecord(view: DataView, at: number, pid: number): Faultline
     }
   }
   return null;
+}
+
+/**
+ * Folds the record at `at` into `folder` without making an event object: the same fields
+ * {@link decodeRecord} reads, for when only counts and histograms are wanted. Returns false
+ * for a kind this version does not know.
+ */
+export function foldRecord(view: DataView, at: number, folder: EventFolder): boolean {
+  switch (view.getUint32(at + 12, true)) {
+    case FL_MMAP: {
+      const retHigh = view.getInt32(at + S.ret + 4, true);
+      const retLow = view.getUint32(at + S.ret, true);
+      // -4095 <= ret < 0: the high word is -1 and the low word at least 2^32 - 4095.
+      const failed = retHigh === -1 && retLow >= 0xfffff001;
+      folder.foldMmap(u64(view, at + S.len), u64(view, at + S.latency_ns), failed);
+      return true;
+    }
+    case FL_MUNMAP:
+      folder.foldMunmap(u64(view, at + S.latency_ns), view.getInt32(at + S.ret + 4, true) < 0);
+      return true;
+    case FL_FAULT_USER:
+      folder.foldPageFault(false, view.getUint32(at + F.error_code, true));
+      return true;
+    case FL_FAULT_KERNEL:
+      folder.foldPageFault(true, view.getUint32(at + F.error_code, true));
+      return true;
+    case FL_MINOR:
+    case FL_MAJOR: {
+      const unpaired = view.getUint32(at + D.latency_ns, true) === 0xffffffff &&
+        view.getUint32(at + D.latency_ns + 4, true) === 0xffffffff;
+      folder.foldFaultDone(
+        view.getUint32(at + 12, true) === FL_MAJOR,
+        unpaired ? null : u64(view, at + D.latency_ns),
+      );
+      return true;
+    }
+  }
+  return false;
 }

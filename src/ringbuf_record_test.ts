@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { decodeRecord, FL_FAULT_KERNEL, FL_MINOR, FL_MMAP, LAYOUT } from "./ringbuf_record.ts";
+import {
+  decodeRecord,
+  FL_FAULT_KERNEL,
+  FL_MINOR,
+  FL_MMAP,
+  foldRecord,
+  LAYOUT,
+} from "./ringbuf_record.ts";
 
 /** The structs of a BPF object's BTF: name -> { size, members: name -> byte offset }. */
 function btfStructs(elf: Uint8Array): Map<string, { size: number; members: Map<string, number> }> {
@@ -130,4 +137,68 @@ Deno.test("decodeRecord() reads each kind of record as faultline.h lays it out",
 
   view.setUint32(200 + 12, 99, true);
   assert.equal(decodeRecord(view, 200, 70), null, "an unknown kind is skipped");
+});
+
+Deno.test("foldRecord() aggregates exactly what decodeRecord() and Aggregator.add() do", async () => {
+  const { Aggregator } = await import("./aggregator.ts");
+  const records: [number, (v: DataView, at: number) => void][] = [
+    [FL_MMAP, (v, at) => {
+      v.setBigUint64(at + LAYOUT.fl_syscall.len, 8192n, true);
+      v.setBigUint64(at + LAYOUT.fl_syscall.latency_ns, 1500n, true);
+      v.setBigInt64(at + LAYOUT.fl_syscall.ret, 0x7f0000000000n, true);
+    }],
+    [FL_MMAP, (v, at) => {
+      v.setBigUint64(at + LAYOUT.fl_syscall.len, 0n, true);
+      v.setBigUint64(at + LAYOUT.fl_syscall.latency_ns, 300n, true);
+      v.setBigInt64(at + LAYOUT.fl_syscall.ret, -22n, true);
+    }],
+    [FL_MMAP, (v, at) => {
+      // A "negative" address that is not an errno: an mmap that succeeded high up.
+      v.setBigUint64(at + LAYOUT.fl_syscall.len, 4096n, true);
+      v.setBigUint64(at + LAYOUT.fl_syscall.latency_ns, 900n, true);
+      v.setBigInt64(at + LAYOUT.fl_syscall.ret, -8192n, true);
+    }],
+    [2, (v, at) => {
+      v.setBigUint64(at + LAYOUT.fl_syscall.latency_ns, 2500n, true);
+      v.setBigInt64(at + LAYOUT.fl_syscall.ret, -22n, true);
+    }],
+    [FL_FAULT_KERNEL, (v, at) => v.setBigUint64(at + LAYOUT.fl_fault.error_code, 2n, true)],
+    [3, (v, at) => v.setBigUint64(at + LAYOUT.fl_fault.error_code, 0x15n, true)],
+    [3, (v, at) => v.setBigUint64(at + LAYOUT.fl_fault.error_code, 4n, true)],
+    [FL_MINOR, (v, at) => v.setBigUint64(at + LAYOUT.fl_done.latency_ns, 7000n, true)],
+    [FL_MINOR, (v, at) => v.setBigUint64(at + LAYOUT.fl_done.latency_ns, 2n ** 64n - 1n, true)],
+    [6, (v, at) => v.setBigUint64(at + LAYOUT.fl_done.latency_ns, 4_000_000n, true)],
+  ];
+  const viaEvents = new Aggregator();
+  const viaFold = new Aggregator();
+  for (const [kind, fill] of records) {
+    const view = new DataView(new ArrayBuffer(96));
+    view.setUint32(12, kind, true);
+    fill(view, 0);
+    viaEvents.add(decodeRecord(view, 0, 1)!);
+    assert.ok(foldRecord(view, 0, viaFold));
+  }
+  const context = {
+    engine: "ringbuf",
+    target: { pid: 1, command: null },
+    startedAt: new Date(0),
+    durationNs: 0,
+    stopReason: "target_exited",
+    exitStatus: null,
+  };
+  const folded = viaFold.report(context);
+  assert.deepEqual(folded, viaEvents.report(context));
+  assert.equal(folded.mmap_errors, 1);
+  assert.equal(folded.munmap_errors, 1);
+  assert.equal(folded.unpaired_faults, 1);
+  assert.deepEqual(folded.fault_kinds, {
+    read: 1,
+    write: 1,
+    exec: 1,
+    not_present: 2,
+    protection: 1,
+  });
+  const unknown = new DataView(new ArrayBuffer(96));
+  unknown.setUint32(12, 42, true);
+  assert.equal(foldRecord(unknown, 0, viaFold), false);
 });

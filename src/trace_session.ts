@@ -104,6 +104,8 @@ export async function trace(options: TraceOptions): Promise<Report> {
         aggregator.addLost(n);
         options.onLost?.(aggregator.lost);
       },
+      // With no one to see the event objects, engines may fold records straight in.
+      folder: csv === null && onEvent === undefined ? aggregator : undefined,
     });
   } catch (e) {
     csv?.close();

@@ -38,9 +38,12 @@ probeTest("One run traced by both engines at once gives identical counts and buc
       })
     ),
   );
+  const failures: unknown[] = [];
+  for (const c of captures) c.ended.catch((e) => failures.push(e));
   launched.resume();
   assert.equal(await launched.exited, 0);
   await Promise.all(captures.map((c) => c.stop()));
+  assert.deepEqual(failures, [], "neither engine failed");
   const [bt, rb] = aggs.map((a, i) => reportOf(a, engines[i]!.name));
   assert.equal(bt!.lost, 0);
   assert.equal(rb!.lost, 0);
