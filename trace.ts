@@ -208,7 +208,7 @@ export async function main(argv: string[]): Promise<number> {
       onFallback: (reason, fallback) =>
         console.error(`faultline: ringbuf engine unavailable (${reason}); using ${fallback}`),
     });
-    let lostShownAt = 0;
+    let lostShownAt = -Infinity;
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
     const report = await trace({

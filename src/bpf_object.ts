@@ -49,7 +49,7 @@ export class BpfObjectSpec {
   /** Opens and parses `path`. */
   static open(path: string): BpfObjectSpec {
     const lib = openLibbpf();
-    lib.takeLog();
+    lib.beginLog();
     const obj = lib.bpf.bpf_object__open_file(cString(path), null);
     if (obj === null) throw failure(lib, `Cannot open BPF object ${path}`);
     return new BpfObjectSpec(lib, path, obj);
@@ -91,7 +91,7 @@ export class BpfObjectSpec {
   /** Loads the object into the kernel; the spec is used up. */
   load(): BpfObject {
     const obj = this.#handle();
-    this.#lib.takeLog();
+    this.#lib.beginLog();
     if (this.#lib.bpf.bpf_object__load(obj) !== 0) {
       const error = failure(this.#lib, `Cannot load BPF object ${this.#path}`);
       this.close();
@@ -103,6 +103,7 @@ export class BpfObjectSpec {
 
   /** Frees the object without loading it. Safe to call twice. */
   close(): void {
+    this.#lib.beginLog();
     if (this.#obj !== null) this.#lib.bpf.bpf_object__close(this.#obj);
     this.#obj = null;
   }
@@ -143,6 +144,7 @@ export class BpfObject {
 
   /** Attaches program `name` where its section says (tracepoints). */
   attach(name: string): void {
+    this.#lib.beginLog();
     const link = this.#lib.bpf.bpf_program__attach(this.#program(name));
     if (link === null) throw failure(this.#lib, `Cannot attach ${name}`);
     this.#links.push(link);
@@ -150,6 +152,7 @@ export class BpfObject {
 
   /** Attaches program `name` to perf event `fd`; the link then owns the fd. */
   attachPerfEvent(name: string, fd: number): void {
+    this.#lib.beginLog();
     const link = this.#lib.bpf.bpf_program__attach_perf_event(this.#program(name), fd);
     if (link === null) {
       const error = failure(this.#lib, `Cannot attach ${name} to perf event fd ${fd}`);
@@ -172,6 +175,7 @@ export class BpfObject {
 
   /** Destroys every link: no program runs after this returns. Safe to call twice. */
   detach(): void {
+    this.#lib.beginLog();
     for (const link of this.#links.splice(0)) this.#lib.bpf.bpf_link__destroy(link);
   }
 

@@ -48,7 +48,13 @@ export interface LibbpfHandle {
   readonly bpf: Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS>["symbols"];
   /** libc's functions. */
   readonly libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
-  /** Lines libbpf printed since the last {@link LibbpfHandle.takeLog}. */
+  /**
+   * Points libbpf's print hook at this isolate's log and empties it: call before each libbpf
+   * call whose log matters. The hook is global to the process, so another isolate (a worker,
+   * another test file) may have taken it since.
+   */
+  beginLog(): void;
+  /** Lines libbpf printed since {@link LibbpfHandle.beginLog}, removed from the log. */
   takeLog(): string[];
 }
 
@@ -90,12 +96,16 @@ export function openLibbpf(): LibbpfHandle {
       return 0;
     },
   );
-  bpfLib.symbols.libbpf_set_print(printer.pointer);
   handle = {
     bpf: bpfLib.symbols,
     libc: libcLib.symbols,
+    beginLog() {
+      bpfLib.symbols.libbpf_set_print(printer.pointer);
+      log.length = 0;
+    },
     takeLog: () => log.splice(0, log.length),
   };
+  handle.beginLog();
   return handle;
 }
 

@@ -35,7 +35,7 @@ probeTest("A load the verifier refuses fails with the verifier's reason", async 
     assert.equal(
       e.message,
       `Cannot load BPF object ${out}: Permission denied (errno 13); the verifier said: ` +
-        "R0 invalid mem access 'map_value_or_null' (at rejected.bpf.c:22)",
+        "R0 invalid mem access 'map_value_or_null' (at rejected.bpf.c:32)",
     );
     return true;
   });

@@ -106,6 +106,7 @@ Deno.test("trace.ts --help lists every flag", async () => {
       "--pid",
       "--duration",
       "--engine",
+      "--ring-size",
       "--json",
       "--csv",
       "--events-csv",

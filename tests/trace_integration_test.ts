@@ -450,3 +450,23 @@ function loadedPrograms(): string[] {
     /^(page_fault_user|page_fault_kern|sys_enter_mmap|sys_exit_mmap)$/.test(n)
   );
 }
+
+probeTest("ringbuf: trace.ts shows lost events as they happen and exports them", async () => {
+  const dir = Deno.makeTempDirSync();
+  const r = await runCli("ringbuf", [
+    "--ring-size",
+    "4096",
+    "--json",
+    `${dir}/r.json`,
+    "--",
+    WORKLOAD,
+    "3000",
+    "48",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const report: Report = JSON.parse(Deno.readTextFileSync(`${dir}/r.json`));
+  assert.ok(report.lost > 0);
+  assert.match(r.stderr, /^faultline: LOST \d+ events so far$/m, "shown while tracing");
+  assert.match(r.stderr, new RegExp(`LOST ${report.lost} events: counts and histograms are short`));
+  Deno.removeSync(dir, { recursive: true });
+});
