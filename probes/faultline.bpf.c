@@ -22,7 +22,8 @@
  *
  * Output contract: records in the ring buffer map "events" (struct fl_syscall, fl_fault,
  * fl_done, told apart by fl_header.kind), submitted without wake-ups (BPF_RB_NO_WAKEUP: the
- * reader polls); reserve failures are counted per CPU in "dropped" (key 0), never silent.
+ * reader polls); reserve failures (and syscalls with no room to keep their entry) are counted
+ * per CPU in "dropped" (key 0), never silent.
  *
  * Rebuild (deno task build:bpf, which is scripts/build_bpf.sh):
  *   clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -I/usr/include/x86_64-linux-gnu \
@@ -131,44 +132,39 @@ int on_execve(void *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_mmap")
-int on_enter_mmap(struct tp_sys_enter_mmap *ctx)
+/* Keeps a syscall's entry time and arguments until its exit. If there is no storage for
+ * them, the call cannot be reported: it counts as dropped, like a full ring. */
+static __always_inline int syscall_enter(__u64 addr, __u64 len, __u64 prot, __u64 flags,
+					 __u64 fd, __u64 off)
 {
-	__u32 tid = traced_tid();
-	if (!tid)
+	if (!traced_tid())
 		return 0;
 	struct syscall_start *s = bpf_task_storage_get(&syscall_starts,
 		bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!s)
+	if (!s) {
+		count_drop();
 		return 0;
+	}
 	s->ts_ns = bpf_ktime_get_ns();
-	s->addr = ctx->addr;
-	s->len = ctx->len;
-	s->prot = ctx->prot;
-	s->flags = ctx->flags;
-	s->fd = ctx->fd;
-	s->off = ctx->off;
+	s->addr = addr;
+	s->len = len;
+	s->prot = prot;
+	s->flags = flags;
+	s->fd = fd;
+	s->off = off;
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int on_enter_mmap(struct tp_sys_enter_mmap *ctx)
+{
+	return syscall_enter(ctx->addr, ctx->len, ctx->prot, ctx->flags, ctx->fd, ctx->off);
 }
 
 SEC("tracepoint/syscalls/sys_enter_munmap")
 int on_enter_munmap(struct tp_sys_enter_munmap *ctx)
 {
-	__u32 tid = traced_tid();
-	if (!tid)
-		return 0;
-	struct syscall_start *s = bpf_task_storage_get(&syscall_starts,
-		bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!s)
-		return 0;
-	s->ts_ns = bpf_ktime_get_ns();
-	s->addr = ctx->addr;
-	s->len = ctx->len;
-	s->prot = 0;
-	s->flags = 0;
-	s->fd = (__u64)-1;
-	s->off = 0;
-	return 0;
+	return syscall_enter(ctx->addr, ctx->len, 0, 0, (__u64)-1, 0);
 }
 
 static __always_inline int syscall_exit(struct tp_sys_exit *ctx, __u32 kind)
