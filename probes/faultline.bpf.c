@@ -124,6 +124,21 @@ static __always_inline void count_drop(void)
 		*n += 1;
 }
 
+/* A ring record of `size` bytes with its header filled in, or NULL (counted as dropped) when
+ * the ring is full. */
+static __always_inline void *reserve(__u64 size, __u64 now, __u32 tid, __u32 kind)
+{
+	struct fl_header *h = bpf_ringbuf_reserve(&events, size, 0);
+	if (!h) {
+		count_drop();
+		return NULL;
+	}
+	h->ts_ns = now;
+	h->tid = tid;
+	h->kind = kind;
+	return h;
+}
+
 SEC("tracepoint/syscalls/sys_enter_execve")
 int on_execve(void *ctx)
 {
@@ -177,13 +192,8 @@ static __always_inline int syscall_exit(struct tp_sys_exit *ctx, __u32 kind)
 	if (!s || !s->ts_ns)
 		return 0; /* entered before the probes attached */
 	__u64 now = bpf_ktime_get_ns();
-	struct fl_syscall *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_drop();
-	} else {
-		r->h.ts_ns = now;
-		r->h.tid = tid;
-		r->h.kind = kind;
+	struct fl_syscall *r = reserve(sizeof(*r), now, tid, kind);
+	if (r) {
 		r->addr = s->addr;
 		r->len = s->len;
 		r->ret = ctx->ret;
@@ -223,14 +233,9 @@ static __always_inline int page_fault(__u64 *ctx, __u32 kind)
 		BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (start)
 		*start = now;
-	struct fl_fault *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_drop();
+	struct fl_fault *r = reserve(sizeof(*r), now, tid, kind);
+	if (!r)
 		return 0;
-	}
-	r->h.ts_ns = now;
-	r->h.tid = tid;
-	r->h.kind = kind;
 	r->address = ctx[0];
 	r->ip = ((struct pt_regs *)ctx[1])->ip;
 	r->error_code = ctx[2];
@@ -262,14 +267,9 @@ static __always_inline int fault_done(__u32 kind)
 		latency = now - *start;
 		*start = 0;
 	}
-	struct fl_done *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
-	if (!r) {
-		count_drop();
+	struct fl_done *r = reserve(sizeof(*r), now, tid, kind);
+	if (!r)
 		return 0;
-	}
-	r->h.ts_ns = now;
-	r->h.tid = tid;
-	r->h.kind = kind;
 	r->latency_ns = latency;
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 	return 0;
