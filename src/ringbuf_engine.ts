@@ -8,7 +8,7 @@
 
 import { BpfObject, BpfObjectSpec } from "./bpf_object.ts";
 import type { AttachOptions, Capture, Engine, EventSink } from "./engine.ts";
-import { FaultlineError } from "./faultline_error.ts";
+import { EXIT_USAGE, FaultlineError } from "./faultline_error.ts";
 import { openLibbpf } from "./libbpf.ts";
 import { onlineCpus } from "./online_cpus.ts";
 import {
@@ -94,7 +94,7 @@ export class RingbufEngine implements Engine {
     if (!isValidRingSize(this.#ringSize)) {
       throw new FaultlineError(
         `Cannot use a ring of ${this.#ringSize} bytes: --ring-size takes a power of two from 4096 to 1073741824`,
-        2,
+        EXIT_USAGE,
       );
     }
   }

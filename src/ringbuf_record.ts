@@ -50,6 +50,13 @@ function u64(view: DataView, at: number): number {
   return view.getUint32(at, true) + view.getUint32(at + 4, true) * TWO_32;
 }
 
+/** An fl_done record's latency, or null for FL_UNPAIRED (all ones). */
+function doneLatency(view: DataView, at: number): number | null {
+  const low = view.getUint32(at + D.latency_ns, true);
+  const high = view.getUint32(at + D.latency_ns + 4, true);
+  return low === 0xffffffff && high === 0xffffffff ? null : low + high * TWO_32;
+}
+
 /**
  * Decodes the record at `at` in `view` into an event of process `pid`, or null for a kind this
  * version does not know.
@@ -101,14 +108,12 @@ export function decodeRecord(view: DataView, at: number, pid: number): Faultline
     }
     case FL_MINOR:
     case FL_MAJOR: {
-      const unpaired = view.getUint32(at + D.latency_ns, true) === 0xffffffff &&
-        view.getUint32(at + D.latency_ns + 4, true) === 0xffffffff;
       return {
         kind: kind === FL_MINOR ? "minor_fault" : "major_fault",
         pid,
         tid,
         timestampNs,
-        latencyNs: unpaired ? null : u64(view, at + D.latency_ns),
+        latencyNs: doneLatency(view, at),
       };
     }
   }
@@ -140,15 +145,9 @@ export function foldRecord(view: DataView, at: number, folder: EventFolder): boo
       folder.foldPageFault(true, view.getUint32(at + F.error_code, true));
       return true;
     case FL_MINOR:
-    case FL_MAJOR: {
-      const unpaired = view.getUint32(at + D.latency_ns, true) === 0xffffffff &&
-        view.getUint32(at + D.latency_ns + 4, true) === 0xffffffff;
-      folder.foldFaultDone(
-        view.getUint32(at + 12, true) === FL_MAJOR,
-        unpaired ? null : u64(view, at + D.latency_ns),
-      );
+    case FL_MAJOR:
+      folder.foldFaultDone(view.getUint32(at + 12, true) === FL_MAJOR, doneLatency(view, at));
       return true;
-    }
   }
   return false;
 }
