@@ -2,54 +2,51 @@
  * faultline: trace how a Linux process maps memory (mmap, munmap and page faults) with eBPF,
  * fold the events into latency and size histograms, and export them.
  *
- * ```ts ignore
- * import { formatSummary, reportToCsv, trace } from "./mod.ts";
- * const report = await trace({ command: ["./build/mmap_touch", "100", "8"] });
- * console.log(formatSummary(report));
- * Deno.writeTextFileSync("report.csv", reportToCsv(report));
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Aggregator, formatSummary, reportToCsv } from "./mod.ts";
+ * // trace({ command: ["./build/mmap_touch", "100", "8"], engine: makeEngine(undefined) })
+ * // gives a report like this one (it needs root and the kernel's probes):
+ * const agg = new Aggregator();
+ * agg.add({ kind: "minor_fault", pid: 7, tid: 7, timestampNs: 1, latencyNs: 900 });
+ * const report = agg.report({
+ *   engine: "ringbuf", target: { pid: 7, command: null }, startedAt: new Date(0),
+ *   durationNs: 1e6, stopReason: "target_exited", exitStatus: null,
+ * });
+ * assert.match(formatSummary(report), /handled: minor 1, major 0/);
+ * assert.match(reportToCsv(report), /^fault_latency_ns,512,1024,1$/m);
  * ```
  *
- * Dependencies flow one way: probes → engines → events → aggregation → outputs.
+ * Dependencies flow one way: probes → capture (engines) → events → aggregation → outputs.
+ * Parts of the engines (libbpf bindings, the ring reader, record layouts) are internals,
+ * imported by path under `src/` by tests and benchmarks.
  *
  * @module
  */
 
-export { trace, type TraceOptions } from "./src/trace_session.ts";
-export {
-  type AttachOptions,
-  type Capture,
-  type Engine,
-  type EventSink,
-  FallbackEngine,
-} from "./src/engine.ts";
-export {
-  BPF_OBJECT,
-  DEFAULT_RING_SIZE,
-  RingbufEngine,
-  type RingbufEngineOptions,
-} from "./src/ringbuf_engine.ts";
+export { checkDuration, checkPid, trace, type TraceOptions } from "./src/session/trace_session.ts";
+export type { AttachOptions, Capture, Engine, EventSink } from "./src/capture/engine.ts";
+export { FallbackEngine } from "./src/capture/fallback_engine.ts";
 export {
   ENGINE_NAMES,
   type EngineName,
   makeEngine,
   type MakeEngineOptions,
-} from "./src/make_engine.ts";
-export { isValidRingSize, type RecordHandler, RingbufReader } from "./src/ringbuf_reader.ts";
-export { decodeRecord, foldRecord, LAYOUT } from "./src/ringbuf_record.ts";
-export { BpfObject, BpfObjectSpec } from "./src/bpf_object.ts";
-export { LIBBPF_SYMBOLS, type LibbpfHandle, LIBC_SYMBOLS, openLibbpf } from "./src/libbpf.ts";
-export { onlineCpus } from "./src/online_cpus.ts";
+} from "./src/capture/make_engine.ts";
 export {
-  BPFTRACE_SCRIPT,
+  checkRingSize,
+  DEFAULT_RING_SIZE,
+  RingbufEngine,
+  type RingbufEngineOptions,
+} from "./src/capture/ringbuf/ringbuf_engine.ts";
+export {
   BpftraceEngine,
   type BpftraceEngineOptions,
-} from "./src/bpftrace_engine.ts";
-export { type BpftraceLine, parseBpftraceLine } from "./src/bpftrace_line_parser.ts";
+} from "./src/capture/bpftrace/bpftrace_engine.ts";
 export {
   type DecodedErrorCode,
   decodeErrorCode,
   type EventBase,
-  type EventFolder,
   type EventKind,
   type FaultAccess,
   type FaultCause,
@@ -59,20 +56,25 @@ export {
   type MmapEvent,
   type MunmapEvent,
   type PageFaultEvent,
-  PF_INSTR,
-  PF_PROT,
-  PF_USER,
-  PF_WRITE,
-} from "./src/faultline_event.ts";
+} from "./src/events/faultline_event.ts";
+export type {
+  EventKindDefinition,
+  HistogramDeclaration,
+  KindFolder,
+  KindStore,
+  LineFormat,
+  RecordFormat,
+  Tally,
+  TallyDeclaration,
+  ValueSink,
+} from "./src/events/event_kind.ts";
+export { EVENT_KINDS, EventKindTable, type RecordFolder } from "./src/events/event_kinds.ts";
 export {
   type HistogramBucket,
   type HistogramReport,
   Log2Histogram,
-  log2Slot,
-  slotHigh,
-  slotLow,
-} from "./src/log2_histogram.ts";
-export { Aggregator, type ReportContext } from "./src/aggregator.ts";
+} from "./src/aggregate/log2_histogram.ts";
+export { Aggregator, type ReportContext } from "./src/aggregate/aggregator.ts";
 export {
   type FaultKindCounts,
   type Report,
@@ -80,17 +82,19 @@ export {
   type ReportCounts,
   type ReportHistograms,
   type ReportTarget,
-} from "./src/report.ts";
-export { REPORT_CSV_COLUMNS, reportToCsv } from "./src/report_csv.ts";
-export { EVENTS_CSV_COLUMNS, EventsCsvWriter, eventToCsvRow } from "./src/events_csv_writer.ts";
+} from "./src/aggregate/report.ts";
+export { REPORT_CSV_COLUMNS, reportToCsv } from "./src/output/report_csv.ts";
 export {
-  bucketLabel,
-  formatBuckets,
-  formatHistogram,
-  formatSummary,
-} from "./src/terminal_summary.ts";
-export { OutputFile } from "./src/output_file.ts";
-export { exitStatusOf, LaunchedCommand } from "./src/launched_command.ts";
-export { findExecutable } from "./src/find_executable.ts";
-export { isAlive, processState } from "./src/process_state.ts";
-export { EXIT_RUNTIME, EXIT_USAGE, FaultlineError, usageError } from "./src/faultline_error.ts";
+  type CsvRowFormatter,
+  csvRowFormatter,
+  EVENTS_CSV_COLUMNS,
+  EventsCsvWriter,
+  eventToCsvRow,
+} from "./src/output/events_csv_writer.ts";
+export { formatHistogram, formatSummary } from "./src/output/terminal_summary.ts";
+export {
+  EXIT_RUNTIME,
+  EXIT_USAGE,
+  FaultlineError,
+  usageError,
+} from "./src/common/faultline_error.ts";

@@ -1,5 +1,5 @@
 /** How fast the bpftrace engine turns probe lines into events (bpftrace itself tops out near 150k/s). */
-import { parseBpftraceLine } from "../mod.ts";
+import { parseBpftraceLine } from "../src/capture/bpftrace/bpftrace_line_parser.ts";
 
 const lines = [
   "U 6855 851845779261 140002676183040 94094297421520 6",

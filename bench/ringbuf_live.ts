@@ -12,15 +12,11 @@
  */
 
 import { parseArgs } from "node:util";
-import {
-  Aggregator,
-  BpfObjectSpec,
-  decodeRecord,
-  DEFAULT_RING_SIZE,
-  LAYOUT,
-  openLibbpf,
-  RingbufReader,
-} from "../mod.ts";
+import { Aggregator, DEFAULT_RING_SIZE, EVENT_KINDS } from "../mod.ts";
+import { BpfObjectSpec } from "../src/capture/ringbuf/bpf_object.ts";
+import { openLibbpf } from "../src/capture/ringbuf/libbpf.ts";
+import { FL_CONFIG } from "../src/capture/ringbuf/ringbuf_engine.ts";
+import { RingbufReader } from "../src/capture/ringbuf/ringbuf_reader.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -62,17 +58,17 @@ async function run(recordsPerSecond: number) {
     stdout: "piped",
   }).spawn();
   const spec = BpfObjectSpec.open(`${root}build/ring_flood.bpf.o`);
-  const config = new Uint8Array(LAYOUT.fl_config.size);
-  new DataView(config.buffer).setUint32(LAYOUT.fl_config.target_tgid, child.pid, true);
+  const config = new Uint8Array(FL_CONFIG.size);
+  new DataView(config.buffer).setUint32(FL_CONFIG.target_tgid, child.pid, true);
   spec.setInitialValue(".rodata", config);
   spec.setMaxEntries("events", ringSize);
   const obj = spec.load();
-  const reader = new RingbufReader(lib, obj.mapFd("events"), ringSize);
+  const reader = new RingbufReader(lib, obj.mapFd("events"));
   obj.attach("flood");
   const agg = new Aggregator();
   let decoded = 0;
   const deliver = (view: DataView, at: number) => {
-    const e = decodeRecord(view, at, child.pid);
+    const e = EVENT_KINDS.decodeRecord(view, at, child.pid);
     if (e !== null) {
       agg.add(e);
       decoded++;

@@ -38,8 +38,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile struct fl_config config = {};
 
-/* Never used: they put the record structs into the object's BTF, where the layout test
- * (src/ringbuf_record_test.ts) and bpftool can read them. */
+/* Never used: they put the record structs and kinds into the object's BTF, where the layout
+ * test (src/events/event_kinds_test.ts) and bpftool can read them. */
+const enum fl_kind *unused_fl_kind __attribute__((unused));
 const struct fl_syscall *unused_fl_syscall __attribute__((unused));
 const struct fl_fault *unused_fl_fault __attribute__((unused));
 const struct fl_done *unused_fl_done __attribute__((unused));

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * faultline.h - the record layout faultline.bpf.c writes into the BPF ring buffer and
- * src/ringbuf_record.ts reads. Both sides must agree byte for byte: change one, change both
- * (src/ringbuf_record_test.ts checks the TypeScript offsets against the object's BTF).
+ * the event kind definitions in src/events/ read (each kind's `record`: its struct's offsets
+ * and its fl_kind ids). Both sides must agree byte for byte: change one, change both
+ * (src/events/event_kinds_test.ts checks them against the object's BTF).
  *
  * Every record starts with struct fl_header; its kind says which struct it is. All fields are
  * little-endian and naturally aligned, with no implicit padding.

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { findExecutable } from "../src/find_executable.ts";
+import { findExecutable } from "../src/common/find_executable.ts";
 
 const ROOT = new URL("../", import.meta.url);
 

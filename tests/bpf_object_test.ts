@@ -2,7 +2,9 @@
  * The committed BPF object against its source, and libbpf's loader against the kernel.
  */
 import assert from "node:assert/strict";
-import { BpfObjectSpec, FaultlineError, LAYOUT } from "../mod.ts";
+import { FaultlineError } from "../mod.ts";
+import { BpfObjectSpec } from "../src/capture/ringbuf/bpf_object.ts";
+import { FL_CONFIG } from "../src/capture/ringbuf/ringbuf_engine.ts";
 import { probeTest, repoPath, toolchainTest } from "./_capability.ts";
 
 async function build(source: string, out: string): Promise<void> {
@@ -47,7 +49,7 @@ probeTest("BpfObjectSpec refuses a .rodata value of the wrong size before loadin
   const spec = BpfObjectSpec.open(repoPath("probes/faultline.bpf.o"));
   try {
     assert.throws(
-      () => spec.setInitialValue(".rodata", new Uint8Array(LAYOUT.fl_config.size + 4)),
+      () => spec.setInitialValue(".rodata", new Uint8Array(FL_CONFIG.size + 4)),
       /holds 8 bytes, not 12; rebuild the object/,
     );
     assert.throws(() => spec.setMaxEntries("nope", 1), /Cannot find map "nope"/);

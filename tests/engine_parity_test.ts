@@ -3,14 +3,8 @@
  * turn on two runs of one command they agree on everything deterministic.
  */
 import assert from "node:assert/strict";
-import {
-  Aggregator,
-  BpftraceEngine,
-  LaunchedCommand,
-  type Report,
-  RingbufEngine,
-  trace,
-} from "../mod.ts";
+import { Aggregator, BpftraceEngine, type Report, RingbufEngine, trace } from "../mod.ts";
+import { LaunchedCommand } from "../src/session/launched_command.ts";
 import { probeTest, repoPath } from "./_capability.ts";
 
 const ARGV = [repoPath("build/mmap_touch"), "300", "16", String(0x5a5000), "0", "2"];

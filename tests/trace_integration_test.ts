@@ -10,12 +10,12 @@ import {
   type EngineName,
   type FaultlineEvent,
   formatSummary,
-  isAlive,
   makeEngine,
   type Report,
   RingbufEngine,
   trace,
 } from "../mod.ts";
+import { isAlive } from "../src/session/process_state.ts";
 import { probeTest, repoPath } from "./_capability.ts";
 
 const WORKLOAD = repoPath("build/mmap_touch");
@@ -388,7 +388,7 @@ probeTest(
       command: argv,
       engine: new BpftraceEngine({ perfBufferPages: 1 }),
     });
-    const full = await trace({ command: argv });
+    const full = await trace({ command: argv, engine: makeEngine(undefined) });
     console.log(
       `lost ${lossy.lost} of ${
         total(full)

@@ -1,0 +1,154 @@
+/**
+ * Aggregation: folds the event stream into counts, tallies and log2 histograms, as the event
+ * kind definitions say, and builds the report.
+ *
+ * @module
+ */
+
+import type { KindFolder, KindStore, Tally } from "../events/event_kind.ts";
+import { EVENT_KINDS, type EventKindTable } from "../events/event_kinds.ts";
+import type { EventBase, FaultlineEvent } from "../events/faultline_event.ts";
+import { Log2Histogram } from "./log2_histogram.ts";
+import {
+  type HistogramReport,
+  type Report,
+  REPORT_VERSION,
+  type ReportCounts,
+  type ReportHistograms,
+  type ReportTarget,
+} from "./report.ts";
+
+/** Facts about a trace that the events themselves do not carry. */
+export interface ReportContext {
+  /** The capture engine's name. */
+  engine: string;
+  /** What was traced. */
+  target: ReportTarget;
+  /** When tracing started. */
+  startedAt: Date;
+  /** How long tracing ran, in ns. */
+  durationNs: number;
+  /** Why tracing ended. */
+  stopReason: string;
+  /** The launched command's exit status, or null. */
+  exitStatus: number | null;
+}
+
+/**
+ * Folds events into counts and histograms. Engines call {@link Aggregator.add} per event (or
+ * fold ring records into it as a {@link KindStore}) and {@link Aggregator.addLost} when they
+ * learn of lost events.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Aggregator } from "./aggregator.ts";
+ * const agg = new Aggregator();
+ * agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 10, latencyNs: 2500 });
+ * assert.equal(agg.counts.minor_faults, 1);
+ * assert.equal(agg.histogram("fault_latency_ns").max, 2500);
+ * ```
+ */
+export class Aggregator implements KindStore {
+  /** The kinds it folds. */
+  readonly kinds: EventKindTable;
+  readonly #counts = new Map<string, Tally>();
+  readonly #tallies = new Map<string, Tally>();
+  readonly #histograms = new Map<string, Log2Histogram>();
+  readonly #folders = new Map<string, KindFolder<EventBase>>();
+  #lost = 0;
+
+  /** Makes an empty aggregation of the kinds in `kinds` (by default every kind faultline has). */
+  constructor(kinds: EventKindTable = EVENT_KINDS) {
+    this.kinds = kinds;
+    for (const key of kinds.countKeys) this.#counts.set(key, { value: 0 });
+    for (const t of kinds.tallies) this.#tallies.set(t.path, { value: 0 });
+    for (const h of kinds.histograms) this.#histograms.set(h.name, new Log2Histogram(h.unit));
+    for (const d of kinds.definitions) {
+      const folder = d.bind(this);
+      for (const kind of Object.keys(d.counts)) this.#folders.set(kind, folder);
+    }
+  }
+
+  /** The counter behind `counts[key]`. */
+  count(key: string): Tally {
+    return declared(this.#counts, key, "count");
+  }
+
+  /** A tally by its report path (`"mmap_errors"`, `"fault_kinds.read"`). */
+  tally(path: string): Tally {
+    return declared(this.#tallies, path, "tally");
+  }
+
+  /** A histogram by its report name (`"fault_latency_ns"`). */
+  histogram(name: string): Log2Histogram {
+    return declared(this.#histograms, name, "histogram");
+  }
+
+  /** Events counted so far, by JSON counts key. */
+  get counts(): ReportCounts {
+    const out: Record<string, number> = {};
+    for (const [key, t] of this.#counts) out[key] = t.value;
+    return out as ReportCounts;
+  }
+
+  /** Events lost so far. */
+  get lost(): number {
+    return this.#lost;
+  }
+
+  /** Counts `n` lost events. */
+  addLost(n: number): void {
+    this.#lost += n;
+  }
+
+  /**
+   * Folds one event in.
+   *
+   * @throws {RangeError} for an event of a kind the table does not hold.
+   */
+  add(event: FaultlineEvent | EventBase): void {
+    const folder = this.#folders.get(event.kind);
+    if (folder === undefined) {
+      throw new RangeError(
+        `Cannot aggregate an event of kind "${event.kind}": no definition of it was given`,
+      );
+    }
+    folder.add(event);
+  }
+
+  /** The report of everything folded in so far. */
+  report(context: ReportContext): Report {
+    const tallies: Record<string, number | Record<string, number>> = {};
+    for (const [path, t] of this.#tallies) {
+      const [top, sub] = path.split(".", 2) as [string, string | undefined];
+      if (sub === undefined) tallies[top] = t.value;
+      else ((tallies[top] ??= {}) as Record<string, number>)[sub] = t.value;
+    }
+    const histograms: Record<string, HistogramReport> = {};
+    for (const [name, h] of this.#histograms) histograms[name] = h.toReport();
+    return {
+      version: REPORT_VERSION,
+      engine: context.engine,
+      target: context.target,
+      started_at: context.startedAt.toISOString(),
+      duration_ns: context.durationNs,
+      stop_reason: context.stopReason,
+      exit_status: context.exitStatus,
+      counts: this.counts,
+      lost: this.#lost,
+      ...tallies,
+      histograms: histograms as ReportHistograms,
+    } as Report;
+  }
+}
+
+function declared<T>(map: Map<string, T>, name: string, what: string): T {
+  const value = map.get(name);
+  if (value === undefined) {
+    throw new RangeError(
+      `Cannot fold into ${what} "${name}": no event kind definition declares it`,
+    );
+  }
+  return value;
+}

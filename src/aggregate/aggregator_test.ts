@@ -1,0 +1,103 @@
+import assert from "node:assert/strict";
+import { Aggregator } from "./aggregator.ts";
+import { decodeErrorCode, type FaultlineEvent } from "../events/faultline_event.ts";
+import { log2Slot } from "./log2_histogram.ts";
+
+const base = { pid: 10, tid: 11, timestampNs: 1 };
+
+function events(): FaultlineEvent[] {
+  const out: FaultlineEvent[] = [];
+  for (let i = 0; i < 3; i++) {
+    out.push({
+      ...base,
+      kind: "mmap",
+      addr: 0n,
+      length: 0x5a5000,
+      prot: 3,
+      flags: 0x22,
+      fd: -1,
+      offset: 0,
+      ret: 0x7f0000000000n,
+      latencyNs: 1000 + i,
+    });
+  }
+  out.push({
+    ...base,
+    kind: "mmap",
+    addr: 0n,
+    length: 0,
+    prot: 3,
+    flags: 0x22,
+    fd: -1,
+    offset: 0,
+    ret: -22n,
+    latencyNs: 500,
+  });
+  out.push({ ...base, kind: "munmap", addr: 1n, length: 4096, ret: 0, latencyNs: 2000 });
+  out.push({ ...base, kind: "munmap", addr: 1n, length: 4096, ret: -22, latencyNs: 100 });
+  for (const code of [6, 6, 4, 0x14, 7]) {
+    out.push({
+      ...base,
+      kind: "page_fault_user",
+      address: 1n,
+      ip: 2n,
+      errorCode: code,
+      ...decodeErrorCode(code),
+    });
+  }
+  out.push({
+    ...base,
+    kind: "page_fault_kernel",
+    address: 1n,
+    ip: 0xffffffff81000000n,
+    errorCode: 2,
+    ...decodeErrorCode(2),
+  });
+  for (const latencyNs of [9000, 12000, 15000, 20000, 31000]) {
+    out.push({ ...base, kind: "minor_fault", latencyNs });
+  }
+  out.push({ ...base, kind: "minor_fault", latencyNs: null });
+  out.push({ ...base, kind: "major_fault", latencyNs: 2_000_000 });
+  return out;
+}
+
+Deno.test("Aggregator counts every kind of event and folds latencies and sizes", () => {
+  const agg = new Aggregator();
+  for (const e of events()) agg.add(e);
+  agg.addLost(3);
+  const r = agg.report({
+    engine: "bpftrace",
+    target: { pid: 10, command: null },
+    startedAt: new Date(0),
+    durationNs: 5,
+    stopReason: "duration",
+    exitStatus: null,
+  });
+  assert.deepEqual(r.counts, {
+    mmap: 4,
+    munmap: 2,
+    page_fault_user: 5,
+    page_fault_kernel: 1,
+    minor_faults: 6,
+    major_faults: 1,
+  });
+  assert.deepEqual(r.fault_kinds, { read: 1, write: 4, exec: 1, not_present: 5, protection: 1 });
+  assert.equal(r.lost, 3);
+  assert.equal(r.unpaired_faults, 1);
+  assert.equal(r.mmap_errors, 1);
+  assert.equal(r.munmap_errors, 1);
+  const h = r.histograms;
+  assert.equal(h.mmap_latency_ns.count, 4);
+  assert.equal(h.mmap_latency_ns.sum, 1000 + 1001 + 1002 + 500);
+  assert.equal(h.mmap_size_bytes.count, 4);
+  assert.equal(h.mmap_size_bytes.max, 0x5a5000);
+  const sizeSlot = h.mmap_size_bytes.buckets.find((b) => b.low === 2 ** (log2Slot(0x5a5000) - 2));
+  assert.equal(sizeSlot?.count, 3);
+  assert.equal(h.munmap_latency_ns.count, 2);
+  assert.equal(h.fault_latency_ns.count, 6, "the unpaired fault has no latency");
+  assert.equal(h.fault_latency_ns.max, 2_000_000);
+  const p50 = h.fault_latency_ns.p50;
+  assert.ok(p50 >= 15000 && p50 <= 15000 * (1 + 1 / 128), `p50 ${p50} is the median, 15000`);
+  assert.equal(r.version, 1);
+  assert.equal(r.started_at, "1970-01-01T00:00:00.000Z");
+});

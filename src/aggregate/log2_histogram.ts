@@ -1,0 +1,215 @@
+/**
+ * Power-of-two histograms whose slots are the slots bpftrace's `hist()` uses, with exact count,
+ * sum, min and max, and percentiles read from a finer log-linear index kept beside the slots.
+ *
+ * @module
+ */
+
+/** Sub-buckets per power of two in the percentile index: percentiles are within 1/128. */
+const SUB_BITS = 7;
+const SUB_COUNT = 1 << SUB_BITS;
+/** Fine index size: exact below 2 * SUB_COUNT, then SUB_COUNT per power of two up to 2^64. */
+const FINE_SIZE = (64 - SUB_BITS) * SUB_COUNT + SUB_COUNT;
+/** bpftrace slots: 0 holds negatives (never used here), 1 holds 0, k >= 2 holds [2^(k-2), 2^(k-1)). */
+const SLOT_COUNT = 66;
+const TWO_32 = 2 ** 32;
+
+/** The floor of log2 of a positive integer-valued number, exact up to 2^64. */
+function floorLog2(value: number): number {
+  return value < TWO_32 ? 31 - Math.clz32(value) : 63 - Math.clz32(Math.floor(value / TWO_32));
+}
+
+/**
+ * The bpftrace `hist()` slot of a non-negative integer: 1 for 0, and `floor(log2(value)) + 2`
+ * otherwise, so slot k >= 2 holds [2^(k-2), 2^(k-1)). Slot 0 is bpftrace's slot for negatives.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { log2Slot } from "./log2_histogram.ts";
+ * assert.equal(log2Slot(4096), 14); // bpftrace prints it as [4K, 8K)
+ * ```
+ */
+export function log2Slot(value: number): number {
+  if (value < 0) return 0;
+  return value === 0 ? 1 : floorLog2(value) + 2;
+}
+
+/** The lowest value slot `slot` holds (inclusive); slot 0, for negatives, has none. */
+export function slotLow(slot: number): number {
+  return slot <= 1 ? 0 : 2 ** (slot - 2);
+}
+
+/** The value above the highest value slot `slot` holds (exclusive). */
+export function slotHigh(slot: number): number {
+  return slot <= 0 ? 0 : 2 ** (slot - 1);
+}
+
+function fineIndex(value: number): number {
+  if (value < 2 * SUB_COUNT) return value;
+  const e = floorLog2(value);
+  return (e - SUB_BITS) * SUB_COUNT + Math.floor(value / 2 ** (e - SUB_BITS));
+}
+
+/** The highest value fine bucket `index` holds. */
+function fineHighest(index: number): number {
+  if (index < 2 * SUB_COUNT) return index;
+  const e = Math.floor(index / SUB_COUNT) + SUB_BITS - 1;
+  const sub = index - (e - SUB_BITS) * SUB_COUNT;
+  return (sub + 1) * 2 ** (e - SUB_BITS) - 1;
+}
+
+/** One slot of a histogram as exported: values in [low, high). */
+export interface HistogramBucket {
+  /** Lowest value in the slot (inclusive). */
+  low: number;
+  /** Value above the highest in the slot (exclusive). */
+  high: number;
+  /** Values counted in the slot. */
+  count: number;
+}
+
+/** A histogram as the JSON report writes it. */
+export interface HistogramReport {
+  /** Unit of the values: `"ns"` or `"bytes"`. */
+  unit: string;
+  /** Number of values. */
+  count: number;
+  /** Sum of the values. */
+  sum: number;
+  /** Smallest value, 0 when empty. */
+  min: number;
+  /** Largest value, 0 when empty. */
+  max: number;
+  /** Median (nearest rank), within 1/128 of the true value. */
+  p50: number;
+  /** 90th percentile, within 1/128. */
+  p90: number;
+  /** 99th percentile, within 1/128. */
+  p99: number;
+  /** 99.9th percentile, within 1/128. */
+  p999: number;
+  /** The bpftrace slots from the lowest to the highest non-empty one, empty ones between. */
+  buckets: HistogramBucket[];
+}
+
+/**
+ * A log2 histogram of non-negative integers (latencies in ns, sizes in bytes).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Log2Histogram } from "./log2_histogram.ts";
+ * const h = new Log2Histogram("bytes");
+ * h.add(4096);
+ * h.add(4096);
+ * assert.equal(h.percentile(0.5), 4096);
+ * assert.deepEqual(h.buckets(), [{ low: 4096, high: 8192, count: 2 }]);
+ * ```
+ */
+export class Log2Histogram {
+  /** Unit of the values, written into reports. */
+  readonly unit: string;
+  #slots = new Float64Array(SLOT_COUNT);
+  #fine = new Float64Array(FINE_SIZE);
+  #count = 0;
+  #sum = 0;
+  #min = Infinity;
+  #max = -Infinity;
+
+  /** Makes an empty histogram of values in `unit`. */
+  constructor(unit: string) {
+    this.unit = unit;
+  }
+
+  /** Number of values added. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Sum of the values added. */
+  get sum(): number {
+    return this.#sum;
+  }
+
+  /** Smallest value added, 0 when empty. */
+  get min(): number {
+    return this.#count === 0 ? 0 : this.#min;
+  }
+
+  /** Largest value added, 0 when empty. */
+  get max(): number {
+    return this.#count === 0 ? 0 : this.#max;
+  }
+
+  /**
+   * Adds one value.
+   *
+   * @throws {RangeError} if `value` is negative, fractional or not finite.
+   */
+  add(value: number): void {
+    if (!(value >= 0) || !Number.isInteger(value)) {
+      throw new RangeError(
+        `Cannot add ${value} to a log2 histogram: values must be non-negative integers`,
+      );
+    }
+    this.#slots[log2Slot(value)]! += 1;
+    this.#fine[fineIndex(value)]! += 1;
+    this.#count += 1;
+    this.#sum += value;
+    if (value < this.#min) this.#min = value;
+    if (value > this.#max) this.#max = value;
+  }
+
+  /** The count in bpftrace slot `slot` (see {@link log2Slot}). */
+  slotCount(slot: number): number {
+    return this.#slots[slot] ?? 0;
+  }
+
+  /**
+   * The `q` quantile (0 < q <= 1) by nearest rank: the smallest value with at least `q` of all
+   * values at or below it. Exact below 256; above, at most 1/128 over the true value and never
+   * outside [min, max]. 0 when empty.
+   */
+  percentile(q: number): number {
+    if (!(q > 0 && q <= 1)) {
+      throw new RangeError(`Cannot compute percentile ${q}: it must be in (0, 1]`);
+    }
+    if (this.#count === 0) return 0;
+    const rank = Math.max(1, Math.ceil(q * this.#count - 1e-9));
+    let seen = 0;
+    for (let i = fineIndex(this.#min); i < FINE_SIZE; i++) {
+      seen += this.#fine[i]!;
+      if (seen >= rank) return Math.max(this.#min, Math.min(this.#max, fineHighest(i)));
+    }
+    return this.#max;
+  }
+
+  /** The non-empty range of bpftrace slots, with the empty slots inside it. */
+  buckets(): HistogramBucket[] {
+    if (this.#count === 0) return [];
+    const first = log2Slot(this.#min);
+    const last = log2Slot(this.#max);
+    const out: HistogramBucket[] = [];
+    for (let slot = first; slot <= last; slot++) {
+      out.push({ low: slotLow(slot), high: slotHigh(slot), count: this.#slots[slot]! });
+    }
+    return out;
+  }
+
+  /** The histogram as the JSON report writes it. */
+  toReport(): HistogramReport {
+    return {
+      unit: this.unit,
+      count: this.#count,
+      sum: this.#sum,
+      min: this.min,
+      max: this.max,
+      p50: this.percentile(0.5),
+      p90: this.percentile(0.9),
+      p99: this.percentile(0.99),
+      p999: this.percentile(0.999),
+      buckets: this.buckets(),
+    };
+  }
+}

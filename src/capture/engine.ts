@@ -1,0 +1,67 @@
+/**
+ * What every capture engine provides: attach probes to one process and stream its events, in
+ * the one event model, into a sink, until stopped.
+ *
+ * @module
+ */
+
+import type { KindStore } from "../events/event_kind.ts";
+import type { FaultlineEvent } from "../events/faultline_event.ts";
+
+/** Where an engine delivers what it captures. */
+export interface EventSink {
+  /** One event, in the order the engine reads them. */
+  event(event: FaultlineEvent): void;
+  /**
+   * When set, nothing needs event objects: an engine may fold each event straight into this
+   * store (as the kind definitions fold) instead of calling {@link EventSink.event}.
+   */
+  readonly folder?: KindStore;
+  /** The engine learned that `count` events were lost. */
+  lost(count: number): void;
+}
+
+/** What to trace. */
+export interface AttachOptions {
+  /** The process (tgid) to trace, all of its threads. */
+  pid: number;
+  /**
+   * Count nothing until the process calls execve: how a command faultline launched is traced
+   * from its exec, the way `perf stat CMD` counts.
+   */
+  armOnExec: boolean;
+}
+
+/** Probes attached to one process. */
+export interface Capture {
+  /** The name of the engine that attached them (reports carry it). */
+  readonly engine: string;
+  /**
+   * Delivers every event the kernel has handed the engine so far, without stopping: after it
+   * resolves, the sink has seen everything that happened before the call.
+   */
+  drain(): Promise<void>;
+  /**
+   * Detaches the probes, delivers every event still buffered, and resolves. Safe to call more
+   * than once and after the engine has ended by itself.
+   */
+  stop(): Promise<void>;
+  /**
+   * Resolves when the engine has ended, whoever ended it; rejects if it failed on its own
+   * (for example the bpftrace process died).
+   */
+  readonly ended: Promise<void>;
+}
+
+/** A capture engine. */
+export interface Engine {
+  /** The name reports carry: `"bpftrace"` or `"ringbuf"`. */
+  readonly name: string;
+  /**
+   * Checks what the engine needs (privileges, tools, tracefs) and throws a
+   * FaultlineError naming what is missing and the fix.
+   */
+  preflight(): Promise<void>;
+  /** Attaches the probes; resolves once they are live, so no later event is missed. */
+  attach(options: AttachOptions, sink: EventSink): Promise<Capture>;
+}

@@ -1,0 +1,123 @@
+/**
+ * libbpf (Debian's libbpf1, `libbpf.so.1`) and the few libc calls the ringbuf engine needs,
+ * bound with Deno FFI. Opened once per process, on first use.
+ *
+ * libbpf 1.x reports failure as NULL or a negative number and sets errno: {@link lastErrno}
+ * reads it right after the call. Its log (verifier output included) is captured through
+ * `libbpf_set_print` into {@link LibbpfHandle.log}.
+ *
+ * @module
+ */
+
+import { FaultlineError } from "../../common/faultline_error.ts";
+
+/** The libbpf functions faultline binds, with their C signatures as Deno FFI types. */
+export const LIBBPF_SYMBOLS = {
+  bpf_object__open_file: { parameters: ["buffer", "pointer"], result: "pointer" },
+  bpf_object__load: { parameters: ["pointer"], result: "i32" },
+  bpf_object__close: { parameters: ["pointer"], result: "void" },
+  bpf_object__find_map_by_name: { parameters: ["pointer", "buffer"], result: "pointer" },
+  bpf_object__find_program_by_name: { parameters: ["pointer", "buffer"], result: "pointer" },
+  bpf_map__set_max_entries: { parameters: ["pointer", "u32"], result: "i32" },
+  bpf_map__initial_value: { parameters: ["pointer", "buffer"], result: "pointer" },
+  bpf_map__fd: { parameters: ["pointer"], result: "i32" },
+  bpf_map_lookup_elem: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  bpf_obj_get_info_by_fd: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
+  bpf_program__attach_perf_event: { parameters: ["pointer", "i32"], result: "pointer" },
+  bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
+  libbpf_num_possible_cpus: { parameters: [], result: "i32" },
+  libbpf_set_print: { parameters: ["function"], result: "pointer" },
+} as const;
+
+/** The libc functions faultline binds. */
+export const LIBC_SYMBOLS = {
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  // syscall(2) is variadic; perf_event_open passes only integer-class arguments, which the
+  // x86-64 calling convention passes in the same registers either way.
+  syscall: { parameters: ["i64", "buffer", "i32", "i32", "i32", "u64"], result: "i64" },
+} as const;
+
+/** The bound libraries and the captured libbpf log. */
+export interface LibbpfHandle {
+  /** libbpf's functions. */
+  readonly bpf: Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS>["symbols"];
+  /** libc's functions. */
+  readonly libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+  /**
+   * Points libbpf's print hook at this isolate's log and empties it: call before each libbpf
+   * call whose log matters. The hook is global to the process, so another isolate (a worker,
+   * another test file) may have taken it since.
+   */
+  beginLog(): void;
+  /** Lines libbpf printed since {@link LibbpfHandle.beginLog}, removed from the log. */
+  takeLog(): string[];
+}
+
+let handle: LibbpfHandle | null = null;
+
+/** A NUL-terminated C string for a `buffer` parameter. */
+export function cString(s: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(s + "\0");
+}
+
+/**
+ * Opens libbpf.so.1 and libc once. Throws a FaultlineError naming the fix when libbpf is
+ * missing.
+ */
+export function openLibbpf(): LibbpfHandle {
+  if (handle) return handle;
+  let bpfLib: Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS>;
+  try {
+    bpfLib = Deno.dlopen("libbpf.so.1", LIBBPF_SYMBOLS);
+  } catch (e) {
+    throw new FaultlineError(
+      `Cannot load libbpf.so.1: ${(e as Error).message}; install it with apt-get install libbpf1`,
+    );
+  }
+  const libcLib = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+  const log: string[] = [];
+  const line = new Uint8Array(4096);
+  // libbpf_print_fn_t: int (*)(enum libbpf_print_level, const char *, va_list). On x86-64 a
+  // va_list parameter is a pointer, which vsnprintf takes as it is.
+  const printer = new Deno.UnsafeCallback(
+    { parameters: ["i32", "pointer", "pointer"], result: "i32" } as const,
+    (_level, format, args) => {
+      const n = libcLib.symbols.vsnprintf(line, BigInt(line.length), format, args);
+      if (n > 0) {
+        const text = new TextDecoder().decode(line.subarray(0, Math.min(n, line.length - 1)));
+        for (const l of text.split("\n")) if (l.trim() !== "") log.push(l);
+        if (log.length > 2000) log.splice(0, log.length - 2000);
+      }
+      return 0;
+    },
+  );
+  handle = {
+    bpf: bpfLib.symbols,
+    libc: libcLib.symbols,
+    beginLog() {
+      bpfLib.symbols.libbpf_set_print(printer.pointer);
+      log.length = 0;
+    },
+    takeLog: () => log.splice(0, log.length),
+  };
+  handle.beginLog();
+  return handle;
+}
+
+/** errno as the last libc or libbpf call left it. */
+export function lastErrno(lib: LibbpfHandle): number {
+  const p = lib.libc.__errno_location();
+  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32(0);
+}
+
+/** strerror(errno), for messages. */
+export function errnoText(lib: LibbpfHandle, errno: number): string {
+  const p = lib.libc.strerror(errno);
+  return p === null ? `errno ${errno}` : Deno.UnsafePointerView.getCString(p);
+}

@@ -1,0 +1,290 @@
+/**
+ * The faultline CLI behind trace.ts: it parses flags, calls {@link trace}, prints and writes
+ * the report. Each value's rule lives with the code it is for (checkPid, checkDuration,
+ * checkRingSize); the CLI only turns text into values and errors into exit statuses.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import {
+  ENGINE_NAMES,
+  type EngineName,
+  EXIT_RUNTIME,
+  FaultlineError,
+  formatSummary,
+  makeEngine,
+  reportToCsv,
+  trace,
+  usageError,
+} from "../../mod.ts";
+import { checkRingSize } from "../capture/ringbuf/ringbuf_engine.ts";
+import { OutputFile } from "../output/output_file.ts";
+import { checkDuration, checkPid } from "../session/trace_session.ts";
+
+/** faultline's version. */
+export const VERSION = "0.1.0";
+
+/** The --help text. */
+export const HELP = `faultline ${VERSION}: trace a process's mmap, munmap and page faults with eBPF
+
+Usage:
+  deno run -A trace.ts [OPTIONS] --pid PID
+  deno run -A trace.ts [OPTIONS] -- CMD [ARGS...]
+
+Target (exactly one):
+  -p, --pid PID           trace a running process, all of its threads, until it exits
+  -- CMD [ARGS...]        launch CMD and trace it from its exec, like perf stat CMD; it keeps
+                          stdin and stdout, and faultline exits with its exit status
+
+Options:
+  -d, --duration SECONDS  stop after SECONDS (a launched command is then sent SIGTERM)
+  -e, --engine NAME       capture engine: ringbuf (libbpf, zero-copy ring buffer) or bpftrace;
+                          by default ringbuf, falling back to bpftrace (saying why) when it
+                          cannot load here
+      --ring-size BYTES   ringbuf engine's ring size, a power of two (default 64 MiB)
+      --json FILE         write the JSON report (version 1) to FILE
+      --csv FILE          write every histogram bucket to FILE: histogram,low,high,count
+      --events-csv FILE   stream one CSV row per event to FILE
+  -q, --quiet             print no summary
+  -h, --help              print this help
+  -V, --version           print the version
+
+Tracing ends when the target exits, the duration passes, or on Ctrl-C or SIGTERM; the
+probes are detached and the reports written whole either way. The summary goes to stdout,
+or to stderr when a command is traced (its stdout stays its own). Needs root.
+Exit status: the command's, or 0; 1 on a runtime error; 2 on a usage error.
+`;
+
+/** What the command line asked for. */
+export interface CliOptions {
+  /** Print help and exit. */
+  help: boolean;
+  /** Print the version and exit. */
+  version: boolean;
+  /** --pid. */
+  pid?: number;
+  /** The command after `--`. */
+  command?: string[];
+  /** --duration in seconds. */
+  durationSeconds?: number;
+  /** --engine, or undefined for the default. */
+  engine?: EngineName;
+  /** --ring-size. */
+  ringSize?: number;
+  /** --json. */
+  json?: string;
+  /** --csv. */
+  csv?: string;
+  /** --events-csv. */
+  eventsCsv?: string;
+  /** --quiet. */
+  quiet: boolean;
+}
+
+/**
+ * Parses the command line (without the program name). Throws a usage FaultlineError naming
+ * the bad flag or value.
+ */
+export function parseCli(argv: string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      tokens: true,
+      options: OPTIONS,
+    });
+  } catch (e) {
+    throw flagError(argv, e);
+  }
+  const { values, tokens } = parsed;
+  const terminator = tokens.find((t) => t.kind === "option-terminator");
+  const stray = tokens.find((t) =>
+    t.kind === "positional" && (!terminator || t.index < terminator.index)
+  );
+  if (stray && stray.kind === "positional") {
+    throw usageError(
+      `Unexpected argument "${stray.value}"; put the command to trace after --, as in trace.ts -- ${stray.value}`,
+    );
+  }
+  const options: CliOptions = {
+    help: values.help,
+    version: values.version,
+    quiet: values.quiet,
+    json: values.json,
+    csv: values.csv,
+    eventsCsv: values["events-csv"],
+  };
+  if (options.help || options.version) return options;
+  if (terminator) options.command = argv.slice(terminator.index + 1);
+  if (values.pid !== undefined) {
+    options.pid = integer(values.pid);
+    checkPid(options.pid, `"${values.pid}"`);
+  }
+  if (options.pid !== undefined && options.command !== undefined) {
+    throw usageError("Cannot trace both --pid and a command; give one of them");
+  }
+  if (options.pid === undefined && options.command === undefined) {
+    throw usageError("Nothing to trace: give --pid PID or -- CMD ARGS...; run trace.ts --help");
+  }
+  if (options.command !== undefined && options.command.length === 0) {
+    throw usageError("Nothing to trace: the command after -- is empty");
+  }
+  if (values.duration !== undefined) {
+    const raw = values.duration;
+    options.durationSeconds = /^\s*[0-9]*\.?[0-9]+(e[+-]?[0-9]+)?\s*$/i.test(raw)
+      ? Number(raw)
+      : NaN;
+    checkDuration(options.durationSeconds, `"${raw}"`);
+  }
+  if (values.engine !== undefined) {
+    if (!(ENGINE_NAMES as readonly string[]).includes(values.engine)) {
+      throw usageError(
+        `Unknown engine "${values.engine}"; --engine takes ${ENGINE_NAMES.join(" or ")}`,
+      );
+    }
+    options.engine = values.engine as EngineName;
+  }
+  const ring = values["ring-size"];
+  if (ring !== undefined) {
+    if (options.engine === "bpftrace") {
+      throw usageError(
+        "Flag --ring-size sizes the ringbuf engine's ring; drop it or use --engine ringbuf",
+      );
+    }
+    options.ringSize = integer(ring);
+    checkRingSize(options.ringSize, `"${ring}"`);
+  }
+  return options;
+}
+
+/** A decimal integer, or NaN (which every check refuses) for anything else. */
+function integer(text: string): number {
+  return /^[0-9]+$/.test(text) ? Number(text) : NaN;
+}
+
+const OPTIONS = {
+  pid: { type: "string", short: "p" },
+  duration: { type: "string", short: "d" },
+  engine: { type: "string", short: "e" },
+  "ring-size": { type: "string" },
+  json: { type: "string" },
+  csv: { type: "string" },
+  "events-csv": { type: "string" },
+  quiet: { type: "boolean", short: "q", default: false },
+  help: { type: "boolean", short: "h", default: false },
+  version: { type: "boolean", short: "V", default: false },
+} as const;
+
+/**
+ * The usage error for what parseArgs refused, by its error code; the flag is found by reading
+ * the arguments again without strictness, so no English message is matched.
+ */
+function flagError(argv: string[], e: unknown): FaultlineError {
+  const code = (e as { code?: string }).code;
+  const { tokens } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    tokens: true,
+    options: OPTIONS,
+  });
+  const options = tokens.filter((t) => t.kind === "option");
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const unknown = options.find((t) => !(t.name in OPTIONS));
+    if (unknown) {
+      return usageError(`Unknown flag ${unknown.rawName}; run trace.ts --help for the flags`);
+    }
+  }
+  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    const flag = options.find((t) => {
+      const spec = OPTIONS[t.name as keyof typeof OPTIONS];
+      return spec !== undefined && (spec.type === "string") !== (t.value !== undefined);
+    });
+    if (flag) {
+      const long = `--${flag.name}`;
+      return OPTIONS[flag.name as keyof typeof OPTIONS].type === "string"
+        ? usageError(`Flag ${long} needs a value; run trace.ts --help`)
+        : usageError(`Flag ${long} takes no value; run trace.ts --help`);
+    }
+  }
+  return usageError(`${(e as Error).message.replace(/\.$/, "")}; run trace.ts --help`);
+}
+
+/** Runs the CLI and returns its exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const files: OutputFile[] = [];
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  try {
+    const cli = parseCli(argv);
+    if (cli.help) {
+      console.log(HELP);
+      return 0;
+    }
+    if (cli.version) {
+      console.log(`faultline ${VERSION}`);
+      return 0;
+    }
+    const json = cli.json !== undefined ? OutputFile.open(cli.json, "the JSON report") : null;
+    if (json) files.push(json);
+    const csv = cli.csv !== undefined ? OutputFile.open(cli.csv, "the histogram CSV") : null;
+    if (csv) files.push(csv);
+    const engine = makeEngine(cli.engine, {
+      ringSize: cli.ringSize,
+      onFallback: (reason, fallback) =>
+        console.error(`faultline: ringbuf engine unavailable (${reason}); using ${fallback}`),
+    });
+    let lostShownAt = -Infinity;
+    Deno.addSignalListener("SIGINT", onSignal);
+    Deno.addSignalListener("SIGTERM", onSignal);
+    const report = await trace({
+      pid: cli.pid,
+      command: cli.command,
+      durationSeconds: cli.durationSeconds,
+      engine,
+      eventsCsv: cli.eventsCsv,
+      signal: controller.signal,
+      onLost: (total) => {
+        const now = performance.now();
+        if (now - lostShownAt >= 1000) {
+          lostShownAt = now;
+          console.error(`faultline: LOST ${total} events so far`);
+        }
+      },
+      onAttached: (pid) => {
+        if (!cli.quiet) {
+          console.error(
+            `faultline: tracing pid ${pid} with ${engine.name}` +
+              (cli.durationSeconds ? ` for ${cli.durationSeconds}s` : "") + "; Ctrl-C to end",
+          );
+        }
+      },
+    });
+    json?.writeAndClose(JSON.stringify(report, null, 2) + "\n");
+    csv?.writeAndClose(reportToCsv(report));
+    if (!cli.quiet) {
+      const written = [cli.json, cli.csv, cli.eventsCsv].filter((f) => f !== undefined);
+      const summary = formatSummary(report) +
+        (written.length ? `\nfaultline: wrote ${written.join(", ")}` : "");
+      if (cli.command) console.error(summary);
+      else console.log(summary);
+    }
+    return report.exit_status ?? 0;
+  } catch (e) {
+    files.forEach((f) => f.close());
+    if (e instanceof FaultlineError) {
+      console.error(`faultline: ${e.message}`);
+      return e.exitCode;
+    }
+    console.error(`faultline: unexpected error: ${(e as Error).stack ?? e}`);
+    return EXIT_RUNTIME;
+  } finally {
+    try {
+      Deno.removeSignalListener("SIGINT", onSignal);
+      Deno.removeSignalListener("SIGTERM", onSignal);
+    } catch { /* not added */ }
+  }
+}

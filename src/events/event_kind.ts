@@ -1,0 +1,143 @@
+/**
+ * What declares an event kind: one {@link EventKindDefinition} holds every rule of a kind (its
+ * ring record and bpftrace line, how it decodes, how it folds into the aggregation, its
+ * events-CSV cells, its JSON counts key). Decoding, folding, the events CSV and the bpftrace
+ * parser are built from the definitions (event_kinds.ts), so adding a kind is its probe plus
+ * one definition.
+ *
+ * @module
+ */
+
+import type { EventBase } from "./faultline_event.ts";
+
+/** A number the aggregation keeps (a count, an error tally); folds bump `value`. */
+export interface Tally {
+  /** The current value. */
+  value: number;
+}
+
+/** Where a fold puts a value: a histogram. */
+export interface ValueSink {
+  /** Adds one non-negative integer. */
+  add(value: number): void;
+}
+
+/**
+ * What a definition folds into, provided by the aggregation. Every name asked for must have
+ * been declared by some definition ({@link EventKindDefinition.counts}, `tallies`,
+ * `histograms`); asking twice gives the same object.
+ */
+export interface KindStore {
+  /** The counter behind JSON `counts[key]`. */
+  count(key: string): Tally;
+  /** A declared tally, by its path in the report (`"mmap_errors"`, `"fault_kinds.read"`). */
+  tally(path: string): Tally;
+  /** A declared histogram, by its name in the report's `histograms`. */
+  histogram(name: string): ValueSink;
+}
+
+/** A histogram a kind adds to the report. */
+export interface HistogramDeclaration {
+  /** Its key in the report's `histograms` (e.g. `"mmap_latency_ns"`). */
+  readonly name: string;
+  /** The unit of its values: `"ns"` or `"bytes"`. */
+  readonly unit: string;
+  /** Where it sits among the report's histograms: lower first. */
+  readonly order: number;
+}
+
+/** A number a kind adds to the report beside `counts`. */
+export interface TallyDeclaration {
+  /** Its path in the report: `"mmap_errors"`, or `"fault_kinds.read"` for a nested one. */
+  readonly path: string;
+  /** Where its top-level key sits among the report's tallies: lower first. */
+  readonly order: number;
+}
+
+/** A kind's fixed-size ring-buffer record (probes/faultline.h). */
+export interface RecordFormat<E extends EventBase> {
+  /** The C struct it is, as named in faultline.h and the object's BTF. */
+  readonly struct: string;
+  /** Byte offsets of the struct's fields, and its `size`. */
+  readonly layout: Readonly<Record<string, number>>;
+  /** The `enum fl_kind` value of each event kind the record carries. */
+  readonly ids: Readonly<Record<string, number>>;
+  /** Decodes the record at `at` (its header's `kind` is `id`) into an event of process `pid`. */
+  decode(view: DataView, at: number, id: number, pid: number): E;
+}
+
+/** A kind's line in probes/faultline.bt's output (the script's header is the contract). */
+export interface LineFormat<E extends EventBase> {
+  /** The first field of each line, and the event kind it stands for. */
+  readonly tags: Readonly<Record<string, string>>;
+  /** How many space-separated fields a whole line has, tag included. */
+  readonly fields: number;
+  /** Reads the fields of a whole line: `f[1]` is the tid and `f[2]` the timestamp. */
+  parse(f: readonly string[], kind: string, pid: number): E;
+}
+
+/** A kind's rules bound to one aggregation. */
+export interface KindFolder<E extends EventBase> {
+  /** Folds one event object in. */
+  add(event: E): void;
+  /**
+   * Folds the ring record at `at` (kind `id`) in without making an event object: the same
+   * numbers {@link KindFolder.add} of its decoded event gives, read straight from the record.
+   */
+  fold(view: DataView, at: number, id: number): void;
+}
+
+/** Everything about one kind of event (or a family, like the two page-fault tracepoints). */
+export interface EventKindDefinition<E extends EventBase = EventBase> {
+  /** The definition's name, for messages. */
+  readonly name: string;
+  /** Each event kind it covers, and the key that counts it in the JSON report's `counts`. */
+  readonly counts: Readonly<Record<string, string>>;
+  /** Numbers it adds beside `counts` (errors, breakdowns), all starting at 0. */
+  readonly tallies?: readonly TallyDeclaration[];
+  /** Histograms it adds. */
+  readonly histograms?: readonly HistogramDeclaration[];
+  /**
+   * Its events-CSV columns (beyond `kind,pid,tid,timestamp_ns`), in order; a column other
+   * kinds also fill is shared, a new one is appended to the file's columns.
+   */
+  readonly csvColumns: readonly string[];
+  /** The cells of {@link EventKindDefinition.csvColumns} for one event, in that order. */
+  csvCells(event: E): readonly (string | number)[];
+  /** Its ring record, when the ringbuf engine captures it. */
+  readonly record?: RecordFormat<E>;
+  /** Its bpftrace line, when the bpftrace engine captures it. */
+  readonly line?: LineFormat<E>;
+  /** Binds its folding to a store: look the tallies and histograms up once, here. */
+  bind(store: KindStore): KindFolder<E>;
+}
+
+const TWO_32 = 2 ** 32;
+
+/** Byte offsets of struct fl_header, the start of every ring record. */
+export const FL_HEADER = { ts_ns: 0, tid: 8, kind: 12, size: 16 } as const;
+
+/** A u64 field of a record as a number (exact below 2^53: times, lengths, latencies). */
+export function readU64(view: DataView, at: number): number {
+  return view.getUint32(at, true) + view.getUint32(at + 4, true) * TWO_32;
+}
+
+/** The header's timestamp of the record at `at`. */
+export function recordTimestamp(view: DataView, at: number): number {
+  return readU64(view, at + FL_HEADER.ts_ns);
+}
+
+/** The header's thread id of the record at `at`. */
+export function recordTid(view: DataView, at: number): number {
+  return view.getUint32(at + FL_HEADER.tid, true);
+}
+
+/** The header's kind (`enum fl_kind`) of the record at `at`. */
+export function recordKind(view: DataView, at: number): number {
+  return view.getUint32(at + FL_HEADER.kind, true);
+}
+
+/** An address or other 64-bit value as the events CSV writes it: `0x...`, or signed decimal. */
+export function hexCell(v: bigint): string {
+  return v < 0n ? String(v) : `0x${v.toString(16)}`;
+}

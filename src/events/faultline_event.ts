@@ -1,0 +1,165 @@
+/**
+ * The one event model every capture engine produces: a typed record per kernel event.
+ *
+ * Times are the kernel's CLOCK_MONOTONIC in nanoseconds (bpftrace's `nsecs`,
+ * `bpf_ktime_get_ns()`). Addresses are `bigint` because kernel addresses do not fit in a
+ * double. Each kind's rules (its ring record, its bpftrace line, how it folds, its CSV cells)
+ * are declared once, in its definition beside this file (see event_kind.ts).
+ *
+ * @module
+ */
+
+/** The kinds of event this version defines (a test or a later kind may add more). */
+export type EventKind =
+  | "mmap"
+  | "munmap"
+  | "page_fault_user"
+  | "page_fault_kernel"
+  | "minor_fault"
+  | "major_fault";
+
+/** Fields every event carries. */
+export interface EventBase {
+  /** What happened: an {@link EventKind}, or the name a added definition gives. */
+  readonly kind: string;
+  /** Process id (tgid) of the traced process. */
+  readonly pid: number;
+  /** Thread id the event happened on. */
+  readonly tid: number;
+  /** Kernel monotonic time of the event in ns (for syscalls: their exit). */
+  readonly timestampNs: number;
+}
+
+/** One completed `mmap` call: its arguments, return value and latency. */
+export interface MmapEvent extends EventBase {
+  /** Always `"mmap"`. */
+  readonly kind: "mmap";
+  /** The `addr` argument (a hint, or the fixed address with MAP_FIXED). */
+  readonly addr: bigint;
+  /** The `length` argument in bytes. */
+  readonly length: number;
+  /** The `prot` argument (PROT_* bits). */
+  readonly prot: number;
+  /** The `flags` argument (MAP_* bits). */
+  readonly flags: number;
+  /** The `fd` argument, -1 for anonymous mappings. */
+  readonly fd: number;
+  /** The `offset` argument in bytes. */
+  readonly offset: number;
+  /** The return value: the mapped address, or a negative errno. */
+  readonly ret: bigint;
+  /** Time from syscall entry to exit, in ns. */
+  readonly latencyNs: number;
+}
+
+/** One completed `munmap` call. */
+export interface MunmapEvent extends EventBase {
+  /** Always `"munmap"`. */
+  readonly kind: "munmap";
+  /** The `addr` argument. */
+  readonly addr: bigint;
+  /** The `length` argument in bytes. */
+  readonly length: number;
+  /** The return value: 0, or a negative errno. */
+  readonly ret: number;
+  /** Time from syscall entry to exit, in ns. */
+  readonly latencyNs: number;
+}
+
+/** The access that faulted, from the error code's write and instruction-fetch bits. */
+export type FaultAccess = "read" | "write" | "exec";
+/** Whether the CPU was in user or kernel mode, from the error code's user bit. */
+export type FaultMode = "user" | "kernel";
+/** Why it faulted, from the error code's present bit. */
+export type FaultCause = "not_present" | "protection";
+
+/** An x86 page-fault error code, decoded. */
+export interface DecodedErrorCode {
+  /** read, write or exec (instruction fetch). */
+  readonly access: FaultAccess;
+  /** user or kernel mode. */
+  readonly mode: FaultMode;
+  /** not_present (no page) or protection (a page, wrong permissions). */
+  readonly cause: FaultCause;
+}
+
+/** One page fault as the CPU raised it (`exceptions:page_fault_user` or `_kernel`). */
+export interface PageFaultEvent extends EventBase, DecodedErrorCode {
+  /** `"page_fault_user"` or `"page_fault_kernel"`: which tracepoint fired. */
+  readonly kind: "page_fault_user" | "page_fault_kernel";
+  /** The faulting address (CR2). */
+  readonly address: bigint;
+  /** The instruction pointer at the fault. */
+  readonly ip: bigint;
+  /** The raw x86 error code. */
+  readonly errorCode: number;
+}
+
+/**
+ * One fault the kernel has finished handling, from the `minor-faults` or `major-faults` perf
+ * software event, paired with the page fault that preceded it on the same thread.
+ */
+export interface FaultDoneEvent extends EventBase {
+  /** `"minor_fault"` or `"major_fault"`. */
+  readonly kind: "minor_fault" | "major_fault";
+  /** Time from the page_fault tracepoint to the end of handling, in ns; null if unpaired. */
+  readonly latencyNs: number | null;
+}
+
+/** Any event an engine produces. */
+export type FaultlineEvent = MmapEvent | MunmapEvent | PageFaultEvent | FaultDoneEvent;
+
+/** x86 page-fault error code bit: the page was present (a protection fault). */
+export const PF_PROT = 1 << 0;
+/** x86 page-fault error code bit: the access was a write. */
+export const PF_WRITE = 1 << 1;
+/** x86 page-fault error code bit: the access came from user mode. */
+export const PF_USER = 1 << 2;
+/** x86 page-fault error code bit: the access was an instruction fetch. */
+export const PF_INSTR = 1 << 4;
+
+/** The accesses, in the order {@link faultAccessIndex} numbers them. */
+export const FAULT_ACCESSES: readonly FaultAccess[] = ["read", "write", "exec"];
+
+/** The access of an error code as an index into {@link FAULT_ACCESSES}: 0 read, 1 write, 2 exec. */
+export function faultAccessIndex(errorCode: number): number {
+  return errorCode & PF_INSTR ? 2 : errorCode & PF_WRITE ? 1 : 0;
+}
+
+/** Whether an error code says the page was present: a protection fault. */
+export function isProtectionFault(errorCode: number): boolean {
+  return (errorCode & PF_PROT) !== 0;
+}
+
+/**
+ * Decodes an x86 page-fault error code (arch/x86/include/asm/trap_pf.h) into access, mode and
+ * cause.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeErrorCode } from "./faultline_event.ts";
+ * assert.deepEqual(decodeErrorCode(6), { access: "write", mode: "user", cause: "not_present" });
+ * ```
+ */
+export function decodeErrorCode(errorCode: number): DecodedErrorCode {
+  return {
+    access: FAULT_ACCESSES[faultAccessIndex(errorCode)]!,
+    mode: errorCode & PF_USER ? "user" : "kernel",
+    cause: isProtectionFault(errorCode) ? "protection" : "not_present",
+  };
+}
+
+/**
+ * Whether a syscall's 64-bit return value, given as its low and high 32-bit words, is an
+ * error: -4095..-1, the kernel's -errno range (an mmap may return a high address, which is
+ * not an error).
+ */
+export function isErrnoReturn(low: number, high: number): boolean {
+  return (high | 0) === -1 && (low >>> 0) >= 0xfffff001;
+}
+
+/** {@link isErrnoReturn} for a return value held as a bigint. */
+export function isErrnoValue(ret: bigint): boolean {
+  return isErrnoReturn(Number(BigInt.asUintN(32, ret)), Number(BigInt.asIntN(32, ret >> 32n)));
+}

@@ -1,0 +1,105 @@
+/**
+ * The `mmap` kind: one completed mmap call, its arguments, return value and latency.
+ *
+ * @module
+ */
+
+import {
+  type EventKindDefinition,
+  hexCell,
+  readU64,
+  recordTid,
+  recordTimestamp,
+} from "./event_kind.ts";
+import { isErrnoReturn, isErrnoValue, type MmapEvent } from "./faultline_event.ts";
+import { FL_SYSCALL as S } from "./syscall_record.ts";
+
+/**
+ * The mmap kind: counted as `counts.mmap`; its latency and length go to `mmap_latency_ns` and
+ * `mmap_size_bytes`, its failures (-4095..-1) to `mmap_errors`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mmapKind } from "./mmap_kind.ts";
+ * assert.equal(mmapKind.counts.mmap, "mmap");
+ * ```
+ */
+export const mmapKind: EventKindDefinition<MmapEvent> = {
+  name: "mmap",
+  counts: { mmap: "mmap" },
+  tallies: [{ path: "mmap_errors", order: 30 }],
+  histograms: [
+    { name: "mmap_latency_ns", unit: "ns", order: 10 },
+    { name: "mmap_size_bytes", unit: "bytes", order: 30 },
+  ],
+  csvColumns: ["latency_ns", "addr", "length", "prot", "flags", "fd", "offset", "ret"],
+  csvCells: (e) => [
+    e.latencyNs,
+    hexCell(e.addr),
+    e.length,
+    e.prot,
+    e.flags,
+    e.fd,
+    e.offset,
+    hexCell(e.ret),
+  ],
+  record: {
+    struct: "fl_syscall",
+    layout: S,
+    ids: { mmap: 1 },
+    decode: (view, at, _id, pid) => ({
+      kind: "mmap",
+      pid,
+      tid: recordTid(view, at),
+      timestampNs: recordTimestamp(view, at),
+      addr: view.getBigUint64(at + S.addr, true),
+      length: readU64(view, at + S.len),
+      prot: view.getUint32(at + S.prot, true),
+      flags: view.getUint32(at + S.flags, true),
+      fd: view.getInt32(at + S.fd, true),
+      offset: readU64(view, at + S.off),
+      ret: view.getBigInt64(at + S.ret, true),
+      latencyNs: readU64(view, at + S.latency_ns),
+    }),
+  },
+  line: {
+    tags: { m: "mmap" },
+    fields: 11, // m TID TS LAT ADDR LEN PROT FLAGS FD OFF RET
+    parse: (f, _kind, pid) => ({
+      kind: "mmap",
+      pid,
+      tid: Number(f[1]),
+      timestampNs: Number(f[2]),
+      latencyNs: Number(f[3]),
+      addr: BigInt(f[4]!),
+      length: Number(f[5]),
+      prot: Number(f[6]),
+      flags: Number(f[7]),
+      fd: Number(f[8]),
+      offset: Number(f[9]),
+      ret: BigInt(f[10]!),
+    }),
+  },
+  bind(store) {
+    const count = store.count("mmap");
+    const errors = store.tally("mmap_errors");
+    const latency = store.histogram("mmap_latency_ns");
+    const size = store.histogram("mmap_size_bytes");
+    const fold = (length: number, latencyNs: number, failed: boolean) => {
+      count.value++;
+      latency.add(latencyNs);
+      size.add(length);
+      if (failed) errors.value++;
+    };
+    return {
+      add: (e) => fold(e.length, e.latencyNs, isErrnoValue(e.ret)),
+      fold: (view, at) =>
+        fold(
+          readU64(view, at + S.len),
+          readU64(view, at + S.latency_ns),
+          isErrnoReturn(view.getUint32(at + S.ret, true), view.getInt32(at + S.ret + 4, true)),
+        ),
+    };
+  },
+};

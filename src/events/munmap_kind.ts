@@ -1,0 +1,81 @@
+/**
+ * The `munmap` kind: one completed munmap call.
+ *
+ * @module
+ */
+
+import {
+  type EventKindDefinition,
+  hexCell,
+  readU64,
+  recordTid,
+  recordTimestamp,
+} from "./event_kind.ts";
+import { isErrnoReturn, type MunmapEvent } from "./faultline_event.ts";
+import { FL_SYSCALL as S } from "./syscall_record.ts";
+
+/** Whether munmap's return value (0 or -errno, a small int) is an error. */
+const failed = (ret: number) => isErrnoReturn(ret >>> 0, ret < 0 ? -1 : 0);
+
+/**
+ * The munmap kind: counted as `counts.munmap`, its latency in `munmap_latency_ns`, its
+ * failures in `munmap_errors`. Its record is struct fl_syscall with off, prot and flags 0.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { munmapKind } from "./munmap_kind.ts";
+ * assert.deepEqual(munmapKind.csvColumns, ["latency_ns", "addr", "length", "ret"]);
+ * ```
+ */
+export const munmapKind: EventKindDefinition<MunmapEvent> = {
+  name: "munmap",
+  counts: { munmap: "munmap" },
+  tallies: [{ path: "munmap_errors", order: 40 }],
+  histograms: [{ name: "munmap_latency_ns", unit: "ns", order: 20 }],
+  csvColumns: ["latency_ns", "addr", "length", "ret"],
+  csvCells: (e) => [e.latencyNs, hexCell(e.addr), e.length, e.ret],
+  record: {
+    struct: "fl_syscall",
+    layout: S,
+    ids: { munmap: 2 },
+    decode: (view, at, _id, pid) => ({
+      kind: "munmap",
+      pid,
+      tid: recordTid(view, at),
+      timestampNs: recordTimestamp(view, at),
+      addr: view.getBigUint64(at + S.addr, true),
+      length: readU64(view, at + S.len),
+      ret: view.getInt32(at + S.ret, true),
+      latencyNs: readU64(view, at + S.latency_ns),
+    }),
+  },
+  line: {
+    tags: { u: "munmap" },
+    fields: 7, // u TID TS LAT ADDR LEN RET
+    parse: (f, _kind, pid) => ({
+      kind: "munmap",
+      pid,
+      tid: Number(f[1]),
+      timestampNs: Number(f[2]),
+      latencyNs: Number(f[3]),
+      addr: BigInt(f[4]!),
+      length: Number(f[5]),
+      ret: Number(f[6]),
+    }),
+  },
+  bind(store) {
+    const count = store.count("munmap");
+    const errors = store.tally("munmap_errors");
+    const latency = store.histogram("munmap_latency_ns");
+    const fold = (latencyNs: number, ret: number) => {
+      count.value++;
+      latency.add(latencyNs);
+      if (failed(ret)) errors.value++;
+    };
+    return {
+      add: (e) => fold(e.latencyNs, e.ret),
+      fold: (view, at) => fold(readU64(view, at + S.latency_ns), view.getInt32(at + S.ret, true)),
+    };
+  },
+};

@@ -1,0 +1,104 @@
+/**
+ * Launches a command stopped just before its exec, so probes can attach to its pid first and
+ * count from the exec on, the way `perf stat CMD` does.
+ *
+ * @module
+ */
+
+import { constants } from "node:os";
+import { FaultlineError } from "../common/faultline_error.ts";
+import { findExecutable } from "../common/find_executable.ts";
+import { processState } from "./process_state.ts";
+
+/**
+ * The launcher: `sh` stops itself, then execs the command. The script is fixed; the command and
+ * its arguments reach exec as positional parameters ("$@"), never parsed by the shell.
+ */
+const LAUNCHER = 'kill -STOP "$$" && exec "$@"';
+
+/**
+ * The shell-style exit status of a finished process: its code, or 128 + signal number (the
+ * numbers from node:os, every signal).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exitStatusOf } from "./launched_command.ts";
+ * assert.equal(exitStatusOf({ success: false, code: 1, signal: "SIGTERM" }), 143);
+ * assert.equal(exitStatusOf({ success: false, code: 1, signal: "SIGSYS" }), 159);
+ * assert.equal(exitStatusOf({ success: false, code: 3, signal: null }), 3);
+ * ```
+ */
+export function exitStatusOf(status: Deno.CommandStatus): number {
+  if (status.signal !== null) {
+    return 128 + ((constants.signals as Record<string, number>)[status.signal] ?? 0);
+  }
+  return status.code;
+}
+
+/** A command started with its stdin, stdout and stderr, held stopped before its exec. */
+export class LaunchedCommand {
+  /** Its pid, the same before and after the exec. */
+  readonly pid: number;
+  /** The command line as given. */
+  readonly argv: string[];
+  #child: Deno.ChildProcess;
+  /** Resolves with the exit status (code, or 128 + signal) once the command has ended. */
+  readonly exited: Promise<number>;
+
+  private constructor(argv: string[], child: Deno.ChildProcess) {
+    this.argv = argv;
+    this.#child = child;
+    this.pid = child.pid;
+    this.exited = child.status.then(exitStatusOf);
+  }
+
+  /**
+   * Starts `argv` stopped before its exec. Fails with a FaultlineError if the program cannot be
+   * found or is not executable.
+   */
+  static async start(argv: string[]): Promise<LaunchedCommand> {
+    const program = argv[0];
+    if (program === undefined || program === "") {
+      throw new FaultlineError("Cannot start the command: it is empty; give one after --");
+    }
+    if (findExecutable(program) === null) {
+      throw new FaultlineError(
+        `Cannot start command "${program}": ${
+          program.includes("/") ? "no executable file at that path" : "not found on PATH"
+        }; check its spelling and that it is installed and executable`,
+      );
+    }
+    const child = new Deno.Command("/bin/sh", {
+      args: ["-c", LAUNCHER, "faultline", ...argv],
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    const launched = new LaunchedCommand(argv, child);
+    // Wait until the launcher has stopped itself, so the exec cannot have happened yet.
+    for (let i = 0; i < 5000; i++) {
+      const state = processState(child.pid);
+      if (state === "T") return launched;
+      if (state === null || state === "Z") break;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    launched.kill("SIGKILL");
+    const status = await launched.exited;
+    throw new FaultlineError(`Cannot start command "${program}": its launcher exited (${status})`);
+  }
+
+  /** Lets the command run: the launcher execs it. */
+  resume(): void {
+    this.kill("SIGCONT");
+  }
+
+  /** Sends the command a signal; does nothing if it has already ended. */
+  kill(signal: Deno.Signal): void {
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // Already exited.
+    }
+  }
+}

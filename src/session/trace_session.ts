@@ -1,0 +1,226 @@
+/**
+ * One trace from start to report: check the target, attach the caller's engine, stream events
+ * into the aggregation (and the events CSV), stop on target exit, duration or abort, and
+ * report.
+ *
+ * @module
+ */
+
+import { Aggregator } from "../aggregate/aggregator.ts";
+import type { Report } from "../aggregate/report.ts";
+import type { Capture, Engine } from "../capture/engine.ts";
+import { FaultlineError, usageError } from "../common/faultline_error.ts";
+import { EVENT_KINDS, type EventKindTable } from "../events/event_kinds.ts";
+import type { FaultlineEvent } from "../events/faultline_event.ts";
+import { EventsCsvWriter } from "../output/events_csv_writer.ts";
+import { LaunchedCommand } from "./launched_command.ts";
+import { isAlive } from "./process_state.ts";
+
+/** Options for {@link trace}. Give exactly one of `pid` and `command`. */
+export interface TraceOptions {
+  /** Trace this running process (all of its threads). */
+  pid?: number;
+  /** Launch this command (program and arguments) and trace it from its exec. */
+  command?: string[];
+  /** Stop after this many seconds. */
+  durationSeconds?: number;
+  /**
+   * The capture engine: `makeEngine()` gives the ringbuf engine falling back to bpftrace, or
+   * name one.
+   */
+  engine: Engine;
+  /** The kinds to aggregate and write; every kind faultline has by default. */
+  kinds?: EventKindTable;
+  /** Called with the running total each time the engine reports lost events. */
+  onLost?: (total: number) => void;
+  /** Stream one CSV row per event to this file. */
+  eventsCsv?: string;
+  /** Called for every event, after it is aggregated. */
+  onEvent?: (event: FaultlineEvent) => void;
+  /** Called once the probes are attached (and, for a command, just before it runs). */
+  onAttached?: (pid: number) => void;
+  /** Aborting stops the trace the way the target exiting does: probes detached, report whole. */
+  signal?: AbortSignal;
+  /**
+   * For a command: the signal it is sent if tracing stops (duration or abort) while it still
+   * runs; default SIGTERM, null to leave it running.
+   */
+  stopCommandWith?: Deno.Signal | null;
+}
+
+/** How often a traced pid is checked for having exited, in ms. */
+const PID_POLL_MS = 50;
+
+/**
+ * Throws a usage FaultlineError unless `pid` is a pid: a positive safe integer. `shown` is how
+ * the message names the value (the CLI quotes what was typed).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkPid } from "./trace_session.ts";
+ * checkPid(1);
+ * assert.throws(() => checkPid(0), /Cannot trace pid 0: a pid is a positive integer/);
+ * ```
+ */
+export function checkPid(pid: number, shown: string = String(pid)): void {
+  if (!Number.isSafeInteger(pid) || pid <= 0) {
+    throw usageError(`Cannot trace pid ${shown}: a pid is a positive integer`);
+  }
+}
+
+/**
+ * Throws a usage FaultlineError unless `seconds` is a duration to trace for: a positive
+ * finite number. `shown` is how the message names the value.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkDuration } from "./trace_session.ts";
+ * checkDuration(0.5);
+ * assert.throws(() => checkDuration(-1), /Cannot trace for -1 seconds/);
+ * ```
+ */
+export function checkDuration(seconds: number, shown: string = String(seconds)): void {
+  if (!(seconds > 0 && Number.isFinite(seconds))) {
+    throw usageError(
+      `Cannot trace for ${shown} seconds: --duration takes a positive number`,
+    );
+  }
+}
+
+/**
+ * Traces one process and returns its report.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trace } from "./trace_session.ts";
+ * import type { Engine } from "../capture/engine.ts";
+ * // An engine that delivers one handled fault and ends: how a test stands in for the kernel.
+ * const engine: Engine = {
+ *   name: "fake",
+ *   preflight: () => Promise.resolve(),
+ *   attach(_options, sink) {
+ *     sink.event({ kind: "minor_fault", pid: Deno.pid, tid: Deno.pid, timestampNs: 1, latencyNs: 700 });
+ *     return Promise.resolve({
+ *       engine: "fake",
+ *       drain: () => Promise.resolve(),
+ *       stop: () => Promise.resolve(),
+ *       ended: Promise.resolve(),
+ *     });
+ *   },
+ * };
+ * const report = await trace({ pid: Deno.pid, engine });
+ * assert.equal(report.counts.minor_faults, 1);
+ * assert.equal(report.histograms.fault_latency_ns.max, 700);
+ * ```
+ */
+export async function trace(options: TraceOptions): Promise<Report> {
+  const { pid, command, engine } = options;
+  if ((pid === undefined) === (command === undefined)) {
+    throw usageError("Cannot trace: give either a pid (--pid PID) or a command (-- CMD ARGS...)");
+  }
+  const duration = options.durationSeconds;
+  if (duration !== undefined) checkDuration(duration);
+  if (pid !== undefined) {
+    checkPid(pid);
+    if (!isAlive(pid)) {
+      throw new FaultlineError(
+        `Cannot trace pid ${pid}: no such process; check it with ps -p ${pid}`,
+      );
+    }
+  }
+  await engine.preflight();
+
+  const launched = command !== undefined ? await LaunchedCommand.start(command) : null;
+  const targetPid = launched?.pid ?? pid!;
+  const kinds = options.kinds ?? EVENT_KINDS;
+  const aggregator = new Aggregator(kinds);
+  let csv: EventsCsvWriter | null = null;
+  let capture: Capture;
+  try {
+    csv = options.eventsCsv !== undefined ? openCsv(options.eventsCsv, kinds) : null;
+    const onEvent = options.onEvent;
+    capture = await engine.attach({ pid: targetPid, armOnExec: launched !== null }, {
+      event(e) {
+        aggregator.add(e);
+        csv?.write(e);
+        onEvent?.(e);
+      },
+      lost(n) {
+        aggregator.addLost(n);
+        options.onLost?.(aggregator.lost);
+      },
+      // With no one to see the event objects, engines may fold records straight in.
+      folder: csv === null && onEvent === undefined ? aggregator : undefined,
+    });
+  } catch (e) {
+    csv?.close();
+    if (launched) {
+      launched.kill("SIGKILL");
+      await launched.exited;
+    }
+    throw e;
+  }
+
+  const startedAt = new Date();
+  const t0 = performance.now();
+  options.onAttached?.(targetPid);
+  launched?.resume();
+
+  const cleanups: (() => void)[] = [];
+  const stopReason = await new Promise<string>((resolve, reject) => {
+    if (launched) launched.exited.then(() => resolve("target_exited"));
+    else {
+      const poll = setInterval(() => {
+        if (!isAlive(targetPid)) resolve("target_exited");
+      }, PID_POLL_MS);
+      cleanups.push(() => clearInterval(poll));
+    }
+    if (duration !== undefined) {
+      const timer = setTimeout(() => resolve("duration"), duration * 1000);
+      cleanups.push(() => clearTimeout(timer));
+    }
+    const signal = options.signal;
+    if (signal) {
+      if (signal.aborted) resolve("signal");
+      const onAbort = () => resolve("signal");
+      signal.addEventListener("abort", onAbort);
+      cleanups.push(() => signal.removeEventListener("abort", onAbort));
+    }
+    // bpftrace ending by itself: a failure is an error, a clean exit (Ctrl-C reached it) a stop.
+    capture.ended.then(() => resolve("signal"), reject);
+  }).finally(() => cleanups.forEach((c) => c()));
+
+  const durationNs = Math.round((performance.now() - t0) * 1e6);
+  await capture.stop();
+  csv?.close();
+
+  let exitStatus: number | null = null;
+  if (launched) {
+    const stopWith = options.stopCommandWith === undefined ? "SIGTERM" : options.stopCommandWith;
+    if (stopReason !== "target_exited" && stopWith !== null) launched.kill(stopWith);
+    exitStatus = await launched.exited;
+  }
+  return aggregator.report({
+    engine: capture.engine,
+    target: { pid: targetPid, command: command ?? null },
+    startedAt,
+    durationNs,
+    stopReason,
+    exitStatus,
+  });
+}
+
+function openCsv(path: string, kinds: EventKindTable): EventsCsvWriter {
+  try {
+    return new EventsCsvWriter(path, kinds);
+  } catch (e) {
+    throw new FaultlineError(
+      `Cannot write events CSV to ${path}: ${
+        (e as Error).message
+      }; check the directory exists and is writable`,
+    );
+  }
+}
