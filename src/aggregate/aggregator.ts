@@ -117,14 +117,26 @@ export class Aggregator implements KindStore {
     folder.add(event);
   }
 
+  /** A copy of everything folded in so far, to measure what comes later against. */
+  snapshot(): AggregateSnapshot {
+    const histograms = new Map<string, Log2Histogram>();
+    for (const [name, h] of this.#histograms) histograms.set(name, h.clone());
+    return {
+      counts: new Map([...this.#counts].map(([k, t]) => [k, t.value])),
+      tallies: new Map([...this.#tallies].map(([k, t]) => [k, t.value])),
+      histograms,
+      lost: this.#lost,
+    };
+  }
+
+  /** The tallies as the report nests them (`fault_kinds.read` under `fault_kinds`). */
+  tallies(): ReportTallies {
+    return nestTallies(new Map([...this.#tallies].map(([k, t]) => [k, t.value])));
+  }
+
   /** The report of everything folded in so far. */
   report(context: ReportContext): Report {
-    const tallies: Record<string, number | Record<string, number>> = {};
-    for (const [path, t] of this.#tallies) {
-      const [top, sub] = path.split(".", 2) as [string, string | undefined];
-      if (sub === undefined) tallies[top] = t.value;
-      else ((tallies[top] ??= {}) as Record<string, number>)[sub] = t.value;
-    }
+    const tallies = this.tallies();
     const histograms: Record<string, HistogramReport> = {};
     for (const [name, h] of this.#histograms) histograms[name] = h.toReport();
     return {
@@ -141,6 +153,32 @@ export class Aggregator implements KindStore {
       histograms: histograms as ReportHistograms,
     } as Report;
   }
+}
+
+/** Everything an {@link Aggregator} holds at one moment, copied. */
+export interface AggregateSnapshot {
+  /** Counts by JSON counts key. */
+  readonly counts: ReadonlyMap<string, number>;
+  /** Tallies by report path. */
+  readonly tallies: ReadonlyMap<string, number>;
+  /** Histograms by report name (copies). */
+  readonly histograms: ReadonlyMap<string, Log2Histogram>;
+  /** Events lost. */
+  readonly lost: number;
+}
+
+/** Tallies as a report holds them: top-level numbers, or objects of numbers. */
+export type ReportTallies = Record<string, number | Record<string, number>>;
+
+/** Tallies by path, nested as the report writes them. */
+export function nestTallies(byPath: ReadonlyMap<string, number>): ReportTallies {
+  const out: ReportTallies = {};
+  for (const [path, value] of byPath) {
+    const [top, sub] = path.split(".", 2) as [string, string | undefined];
+    if (sub === undefined) out[top] = value;
+    else ((out[top] ??= {}) as Record<string, number>)[sub] = value;
+  }
+  return out;
 }
 
 function declared<T>(map: Map<string, T>, name: string, what: string): T {

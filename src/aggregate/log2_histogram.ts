@@ -51,6 +51,14 @@ function fineIndex(value: number): number {
   return (e - SUB_BITS) * SUB_COUNT + Math.floor(value / 2 ** (e - SUB_BITS));
 }
 
+/** The lowest value fine bucket `index` holds. */
+function fineLowest(index: number): number {
+  if (index < 2 * SUB_COUNT) return index;
+  const e = Math.floor(index / SUB_COUNT) + SUB_BITS - 1;
+  const sub = index - (e - SUB_BITS) * SUB_COUNT;
+  return sub * 2 ** (e - SUB_BITS);
+}
+
 /** The highest value fine bucket `index` holds. */
 function fineHighest(index: number): number {
   if (index < 2 * SUB_COUNT) return index;
@@ -183,6 +191,63 @@ export class Log2Histogram {
       if (seen >= rank) return Math.max(this.#min, Math.min(this.#max, fineHighest(i)));
     }
     return this.#max;
+  }
+
+  /** A copy, to compare a later state against (see {@link Log2Histogram.since}). */
+  clone(): Log2Histogram {
+    const c = new Log2Histogram(this.unit);
+    c.#slots.set(this.#slots);
+    c.#fine.set(this.#fine);
+    c.#count = this.#count;
+    c.#sum = this.#sum;
+    c.#min = this.#min;
+    c.#max = this.#max;
+    return c;
+  }
+
+  /**
+   * The values added since `earlier` (a {@link Log2Histogram.clone} of this one, taken
+   * before): counts, sum, slots and percentiles exact as for any histogram; min and max are
+   * the bounds of the lowest and highest fine buckets (exact below 256, within 1/128 above).
+   *
+   * @example Usage
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Log2Histogram } from "./log2_histogram.ts";
+   * const h = new Log2Histogram("ns");
+   * h.add(10);
+   * const before = h.clone();
+   * h.add(100);
+   * h.add(200);
+   * const since = h.since(before);
+   * assert.equal(since.count, 2);
+   * assert.equal(since.sum, 300);
+   * assert.equal(since.min, 100);
+   * assert.equal(since.percentile(1), 200);
+   * ```
+   */
+  since(earlier: Log2Histogram): Log2Histogram {
+    const d = new Log2Histogram(this.unit);
+    d.#count = this.#count - earlier.#count;
+    d.#sum = this.#sum - earlier.#sum;
+    if (d.#count <= 0) {
+      d.#count = 0;
+      d.#sum = 0;
+      return d;
+    }
+    let first = -1;
+    let last = -1;
+    for (let i = 0; i < FINE_SIZE; i++) {
+      const n = this.#fine[i]! - earlier.#fine[i]!;
+      if (n === 0) continue;
+      d.#fine[i] = n;
+      if (first < 0) first = i;
+      last = i;
+    }
+    for (let i = 0; i < SLOT_COUNT; i++) d.#slots[i] = this.#slots[i]! - earlier.#slots[i]!;
+    d.#min = Math.max(this.#min, fineLowest(first));
+    d.#max = Math.min(this.#max, fineHighest(last));
+    return d;
   }
 
   /** The non-empty range of bpftrace slots, with the empty slots inside it. */

@@ -5,6 +5,7 @@
  */
 
 import type { HistogramReport } from "./log2_histogram.ts";
+import type { IntervalReport } from "./timeline.ts";
 
 export type { HistogramReport };
 
@@ -104,4 +105,9 @@ export interface Report {
   munmap_errors: number;
   /** The histograms. */
   histograms: ReportHistograms;
+  /**
+   * The trace interval by interval (`--interval`, default 1 s), oldest first; they add up to
+   * the totals. Past 2048 entries, neighbours are merged pairwise.
+   */
+  intervals?: IntervalReport[];
 }

@@ -20,7 +20,9 @@ import {
 } from "../../mod.ts";
 import { checkRingSize } from "../capture/ringbuf/ringbuf_engine.ts";
 import { OutputFile } from "../output/output_file.ts";
-import { checkDuration, checkPid } from "../session/trace_session.ts";
+import { formatIntervalSnapshot } from "../output/interval_snapshot.ts";
+import { intervalsToCsv } from "../output/intervals_csv.ts";
+import { checkDuration, checkInterval, checkPid } from "../session/trace_session.ts";
 
 /** faultline's version. */
 export const VERSION = "0.1.0";
@@ -46,6 +48,10 @@ Options:
       --json FILE         write the JSON report (version 1) to FILE
       --csv FILE          write every histogram bucket to FILE: histogram,low,high,count
       --events-csv FILE   stream one CSV row per event to FILE
+  -i, --interval SECONDS  print a snapshot of each interval (its counts and histograms, like
+                          bpftrace's interval probe); the JSON report's "intervals" and
+                          --intervals-csv use it too (default 1; from 0.1)
+      --intervals-csv FILE  write the intervals, one CSV row each
   -q, --quiet             print no summary
   -h, --help              print this help
   -V, --version           print the version
@@ -78,6 +84,10 @@ export interface CliOptions {
   csv?: string;
   /** --events-csv. */
   eventsCsv?: string;
+  /** --interval in seconds, when given. */
+  intervalSeconds?: number;
+  /** --intervals-csv. */
+  intervalsCsv?: string;
   /** --quiet. */
   quiet: boolean;
 }
@@ -116,6 +126,7 @@ export function parseCli(argv: string[]): CliOptions {
     json: values.json,
     csv: values.csv,
     eventsCsv: values["events-csv"],
+    intervalsCsv: values["intervals-csv"],
   };
   if (options.help || options.version) return options;
   if (terminator) options.command = argv.slice(terminator.index + 1);
@@ -133,11 +144,12 @@ export function parseCli(argv: string[]): CliOptions {
     throw usageError("Nothing to trace: the command after -- is empty");
   }
   if (values.duration !== undefined) {
-    const raw = values.duration;
-    options.durationSeconds = /^\s*[0-9]*\.?[0-9]+(e[+-]?[0-9]+)?\s*$/i.test(raw)
-      ? Number(raw)
-      : NaN;
-    checkDuration(options.durationSeconds, `"${raw}"`);
+    options.durationSeconds = decimal(values.duration);
+    checkDuration(options.durationSeconds, `"${values.duration}"`);
+  }
+  if (values.interval !== undefined) {
+    options.intervalSeconds = decimal(values.interval);
+    checkInterval(options.intervalSeconds, `"${values.interval}"`);
   }
   if (values.engine !== undefined) {
     if (!(ENGINE_NAMES as readonly string[]).includes(values.engine)) {
@@ -160,6 +172,11 @@ export function parseCli(argv: string[]): CliOptions {
   return options;
 }
 
+/** A decimal number (`2`, `0.5`, `1e3`), or NaN (which every check refuses) for anything else. */
+function decimal(text: string): number {
+  return /^[0-9]*\.?[0-9]+(e[+-]?[0-9]+)?$/i.test(text.trim()) ? Number(text) : NaN;
+}
+
 /** A decimal integer, or NaN (which every check refuses) for anything else. */
 function integer(text: string): number {
   return /^[0-9]+$/.test(text) ? Number(text) : NaN;
@@ -173,6 +190,8 @@ const OPTIONS = {
   json: { type: "string" },
   csv: { type: "string" },
   "events-csv": { type: "string" },
+  interval: { type: "string", short: "i" },
+  "intervals-csv": { type: "string" },
   quiet: { type: "boolean", short: "q", default: false },
   help: { type: "boolean", short: "h", default: false },
   version: { type: "boolean", short: "V", default: false },
@@ -232,18 +251,32 @@ export async function main(argv: string[]): Promise<number> {
     if (json) files.push(json);
     const csv = cli.csv !== undefined ? OutputFile.open(cli.csv, "the histogram CSV") : null;
     if (csv) files.push(csv);
+    const intervalsCsv = cli.intervalsCsv !== undefined
+      ? OutputFile.open(cli.intervalsCsv, "the intervals CSV")
+      : null;
+    if (intervalsCsv) files.push(intervalsCsv);
     const engine = makeEngine(cli.engine, {
       ringSize: cli.ringSize,
       onFallback: (reason, fallback) =>
         console.error(`faultline: ringbuf engine unavailable (${reason}); using ${fallback}`),
     });
     let lostShownAt = -Infinity;
+    let intervals = 0;
+    let startedAt = new Date();
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
     const report = await trace({
       pid: cli.pid,
       command: cli.command,
       durationSeconds: cli.durationSeconds,
+      intervalSeconds: cli.intervalSeconds,
+      onInterval: cli.intervalSeconds !== undefined && !cli.quiet
+        ? (sample) => {
+          const text = formatIntervalSnapshot(sample, ++intervals, startedAt);
+          if (cli.command) console.error(text);
+          else console.log(text);
+        }
+        : undefined,
       engine,
       eventsCsv: cli.eventsCsv,
       signal: controller.signal,
@@ -255,6 +288,7 @@ export async function main(argv: string[]): Promise<number> {
         }
       },
       onAttached: (pid) => {
+        startedAt = new Date();
         if (!cli.quiet) {
           console.error(
             `faultline: tracing pid ${pid} with ${engine.name}` +
@@ -265,8 +299,11 @@ export async function main(argv: string[]): Promise<number> {
     });
     json?.writeAndClose(JSON.stringify(report, null, 2) + "\n");
     csv?.writeAndClose(reportToCsv(report));
+    intervalsCsv?.writeAndClose(intervalsToCsv(report));
     if (!cli.quiet) {
-      const written = [cli.json, cli.csv, cli.eventsCsv].filter((f) => f !== undefined);
+      const written = [cli.json, cli.csv, cli.eventsCsv, cli.intervalsCsv].filter((f) =>
+        f !== undefined
+      );
       const summary = formatSummary(report) +
         (written.length ? `\nfaultline: wrote ${written.join(", ")}` : "");
       if (cli.command) console.error(summary);

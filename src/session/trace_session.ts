@@ -8,6 +8,7 @@
 
 import { Aggregator } from "../aggregate/aggregator.ts";
 import type { Report } from "../aggregate/report.ts";
+import { type IntervalSample, Timeline } from "../aggregate/timeline.ts";
 import type { Capture, Engine } from "../capture/engine.ts";
 import { FaultlineError, usageError } from "../common/faultline_error.ts";
 import { EVENT_KINDS, type EventKindTable } from "../events/event_kinds.ts";
@@ -31,6 +32,13 @@ export interface TraceOptions {
   engine: Engine;
   /** The kinds to aggregate and write; every kind faultline has by default. */
   kinds?: EventKindTable;
+  /** The length of one interval of the timeline, in seconds (at least 0.1); default 1. */
+  intervalSeconds?: number;
+  /**
+   * Called at the end of each interval, once the engine has delivered every event of it, and
+   * once more for the last, partial, interval after tracing stops.
+   */
+  onInterval?: (sample: IntervalSample, aggregator: Aggregator) => void;
   /** Called with the running total each time the engine reports lost events. */
   onLost?: (total: number) => void;
   /** Stream one CSV row per event to this file. */
@@ -90,6 +98,28 @@ export function checkDuration(seconds: number, shown: string = String(seconds)):
 }
 
 /**
+ * Throws a usage FaultlineError unless `seconds` is an interval length faultline takes: a
+ * finite number from 0.1 up.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkInterval } from "./trace_session.ts";
+ * checkInterval(0.1);
+ * assert.throws(() => checkInterval(0.05), /--interval takes a number of seconds from 0.1/);
+ * ```
+ */
+export function checkInterval(seconds: number, shown: string = String(seconds)): void {
+  if (!(seconds >= MIN_INTERVAL_SECONDS && Number.isFinite(seconds))) {
+    throw usageError(
+      `Cannot draw every ${shown} seconds: --interval takes a number of seconds from ${MIN_INTERVAL_SECONDS} up`,
+    );
+  }
+}
+
+const MIN_INTERVAL_SECONDS = 0.1;
+
+/**
  * Traces one process and returns its report.
  *
  * @example Usage
@@ -123,6 +153,8 @@ export async function trace(options: TraceOptions): Promise<Report> {
   }
   const duration = options.durationSeconds;
   if (duration !== undefined) checkDuration(duration);
+  const intervalSeconds = options.intervalSeconds ?? 1;
+  checkInterval(intervalSeconds);
   if (pid !== undefined) {
     checkPid(pid);
     if (!isAlive(pid)) {
@@ -166,10 +198,26 @@ export async function trace(options: TraceOptions): Promise<Report> {
 
   const startedAt = new Date();
   const t0 = performance.now();
+  const sinceStart = () => Math.round((performance.now() - t0) * 1e6);
+  const timeline = new Timeline(aggregator);
+  // One interval after another: drain what the engine holds, then measure.
+  let ticking = Promise.resolve();
+  let tickError: unknown = null;
+  const tick = () => {
+    ticking = ticking.then(async () => {
+      if (tickError !== null) return;
+      await capture.drain();
+      options.onInterval?.(timeline.tick(sinceStart()), aggregator);
+    }).catch((e) => {
+      tickError ??= e;
+    });
+  };
   options.onAttached?.(targetPid);
   launched?.resume();
 
   const cleanups: (() => void)[] = [];
+  const ticker = setInterval(tick, intervalSeconds * 1000);
+  cleanups.push(() => clearInterval(ticker));
   const stopReason = await new Promise<string>((resolve, reject) => {
     if (launched) launched.exited.then(() => resolve("target_exited"));
     else {
@@ -193,9 +241,12 @@ export async function trace(options: TraceOptions): Promise<Report> {
     capture.ended.then(() => resolve("signal"), reject);
   }).finally(() => cleanups.forEach((c) => c()));
 
-  const durationNs = Math.round((performance.now() - t0) * 1e6);
+  const durationNs = sinceStart();
+  await ticking.catch(() => {});
   await capture.stop();
   csv?.close();
+  if (tickError !== null) throw tickError;
+  options.onInterval?.(timeline.tick(durationNs), aggregator);
 
   let exitStatus: number | null = null;
   if (launched) {
@@ -203,14 +254,17 @@ export async function trace(options: TraceOptions): Promise<Report> {
     if (stopReason !== "target_exited" && stopWith !== null) launched.kill(stopWith);
     exitStatus = await launched.exited;
   }
-  return aggregator.report({
-    engine: capture.engine,
-    target: { pid: targetPid, command: command ?? null },
-    startedAt,
-    durationNs,
-    stopReason,
-    exitStatus,
-  });
+  return {
+    ...aggregator.report({
+      engine: capture.engine,
+      target: { pid: targetPid, command: command ?? null },
+      startedAt,
+      durationNs,
+      stopReason,
+      exitStatus,
+    }),
+    intervals: [...timeline.intervals],
+  };
 }
 
 function openCsv(path: string, kinds: EventKindTable): EventsCsvWriter {
