@@ -117,6 +117,13 @@ export class Aggregator implements KindStore {
     folder.add(event);
   }
 
+  /** Every histogram as the report writes it, by report name. */
+  histogramReports(): Record<string, HistogramReport> {
+    const out: Record<string, HistogramReport> = {};
+    for (const [name, h] of this.#histograms) out[name] = h.toReport();
+    return out;
+  }
+
   /** A copy of everything folded in so far, to measure what comes later against. */
   snapshot(): AggregateSnapshot {
     const histograms = new Map<string, Log2Histogram>();
@@ -137,8 +144,7 @@ export class Aggregator implements KindStore {
   /** The report of everything folded in so far. */
   report(context: ReportContext): Report {
     const tallies = this.tallies();
-    const histograms: Record<string, HistogramReport> = {};
-    for (const [name, h] of this.#histograms) histograms[name] = h.toReport();
+    const histograms = this.histogramReports();
     return {
       version: REPORT_VERSION,
       engine: context.engine,

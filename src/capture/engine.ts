@@ -41,6 +41,8 @@ export interface Capture {
    * resolves, the sink has seen everything that happened before the call.
    */
   drain(): Promise<void>;
+  /** How full the engine's buffer is, 0 to 1, where it can tell (the ringbuf engine's ring). */
+  fill?(): number;
   /**
    * Detaches the probes, delivers every event still buffered, and resolves. Safe to call more
    * than once and after the engine has ended by itself.

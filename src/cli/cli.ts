@@ -20,9 +20,13 @@ import {
 } from "../../mod.ts";
 import { checkRingSize } from "../capture/ringbuf/ringbuf_engine.ts";
 import { OutputFile } from "../output/output_file.ts";
+import { DEFAULT_RING_SIZE } from "../capture/ringbuf/ringbuf_engine.ts";
 import { formatIntervalSnapshot } from "../output/interval_snapshot.ts";
+import { LiveDisplay } from "../output/live_display.ts";
+import { LiveTerminal } from "../output/live_terminal.ts";
 import { intervalsToCsv } from "../output/intervals_csv.ts";
 import { checkDuration, checkInterval, checkPid } from "../session/trace_session.ts";
+import { escapeText } from "../common/escape_text.ts";
 
 /** faultline's version. */
 export const VERSION = "0.1.0";
@@ -52,6 +56,13 @@ Options:
                           bpftrace's interval probe); the JSON report's "intervals" and
                           --intervals-csv use it too (default 1; from 0.1)
       --intervals-csv FILE  write the intervals, one CSV row each
+      --live              a full-screen view, redrawn every interval: histograms, a fault-latency
+                          heatmap, rates (keys: q quit, space freeze, c cumulative/interval,
+                          h help); the default for --pid when stdout is a terminal. A command's
+                          stdout and stderr then go to --command-output (a temp file by default)
+      --no-live           no live view; with --interval, plain snapshots instead
+      --command-output FILE  append a launched command's stdout and stderr to FILE (its stdin
+                          is then /dev/null)
   -q, --quiet             print no summary
   -h, --help              print this help
   -V, --version           print the version
@@ -88,6 +99,10 @@ export interface CliOptions {
   intervalSeconds?: number;
   /** --intervals-csv. */
   intervalsCsv?: string;
+  /** --live (true), --no-live (false), or neither. */
+  live?: boolean;
+  /** --command-output. */
+  commandOutput?: string;
   /** --quiet. */
   quiet: boolean;
 }
@@ -127,8 +142,13 @@ export function parseCli(argv: string[]): CliOptions {
     csv: values.csv,
     eventsCsv: values["events-csv"],
     intervalsCsv: values["intervals-csv"],
+    commandOutput: values["command-output"],
   };
   if (options.help || options.version) return options;
+  if (values.live && values["no-live"]) {
+    throw usageError("Cannot use both --live and --no-live; give one of them");
+  }
+  if (values.live || values["no-live"]) options.live = values.live === true;
   if (terminator) options.command = argv.slice(terminator.index + 1);
   if (values.pid !== undefined) {
     options.pid = integer(values.pid);
@@ -192,6 +212,9 @@ const OPTIONS = {
   "events-csv": { type: "string" },
   interval: { type: "string", short: "i" },
   "intervals-csv": { type: "string" },
+  live: { type: "boolean" },
+  "no-live": { type: "boolean" },
+  "command-output": { type: "string" },
   quiet: { type: "boolean", short: "q", default: false },
   help: { type: "boolean", short: "h", default: false },
   version: { type: "boolean", short: "V", default: false },
@@ -237,6 +260,8 @@ export async function main(argv: string[]): Promise<number> {
   const files: OutputFile[] = [];
   const controller = new AbortController();
   const onSignal = () => controller.abort();
+  // The view, once open, is closed (the terminal given back) before anything else is printed.
+  let closeView = () => {};
   try {
     const cli = parseCli(argv);
     if (cli.help) {
@@ -255,6 +280,22 @@ export async function main(argv: string[]): Promise<number> {
       ? OutputFile.open(cli.intervalsCsv, "the intervals CSV")
       : null;
     if (intervalsCsv) files.push(intervalsCsv);
+    const live = cli.live ?? (cli.pid !== undefined && !cli.quiet && LiveTerminal.available());
+    if (live && !LiveTerminal.available()) {
+      throw usageError(
+        "Cannot show the live view: stdout is not a terminal; drop --live, or use --interval SECONDS for plain snapshots",
+      );
+    }
+    const commandOutput = cli.command && live
+      ? cli.commandOutput ??
+        Deno.makeTempFileSync({ prefix: "faultline-command-", suffix: ".log" })
+      : cli.commandOutput;
+    let terminal: LiveTerminal | null = null;
+    let display: LiveDisplay | null = null;
+    closeView = () => {
+      (terminal as LiveTerminal | null)?.close();
+      display = null;
+    };
     const engine = makeEngine(cli.engine, {
       ringSize: cli.ringSize,
       onFallback: (reason, fallback) =>
@@ -270,7 +311,11 @@ export async function main(argv: string[]): Promise<number> {
       command: cli.command,
       durationSeconds: cli.durationSeconds,
       intervalSeconds: cli.intervalSeconds,
-      onInterval: cli.intervalSeconds !== undefined && !cli.quiet
+      commandOutput,
+      onInterval: live
+        ? (sample, aggregator, capture) =>
+          display?.update(sample, aggregator, capture.fill?.() ?? null)
+        : cli.intervalSeconds !== undefined && !cli.quiet
         ? (sample) => {
           const text = formatIntervalSnapshot(sample, ++intervals, startedAt);
           if (cli.command) console.error(text);
@@ -281,6 +326,7 @@ export async function main(argv: string[]): Promise<number> {
       eventsCsv: cli.eventsCsv,
       signal: controller.signal,
       onLost: (total) => {
+        if (live) return; // the view shows it
         const now = performance.now();
         if (now - lostShownAt >= 1000) {
           lostShownAt = now;
@@ -289,7 +335,19 @@ export async function main(argv: string[]): Promise<number> {
       },
       onAttached: (pid) => {
         startedAt = new Date();
-        if (!cli.quiet) {
+        if (live) {
+          terminal = new LiveTerminal({
+            onKey: (key) => display?.key(key),
+            onResize: () => display?.redraw(),
+          });
+          display = new LiveDisplay(terminal, {
+            pid,
+            engine: engine.name,
+            ringSize: engine.name === "ringbuf" ? cli.ringSize ?? DEFAULT_RING_SIZE : null,
+            commandOutput: commandOutput ?? null,
+            onQuit: () => controller.abort(),
+          });
+        } else if (!cli.quiet) {
           console.error(
             `faultline: tracing pid ${pid} with ${engine.name}` +
               (cli.durationSeconds ? ` for ${cli.durationSeconds}s` : "") + "; Ctrl-C to end",
@@ -297,6 +355,10 @@ export async function main(argv: string[]): Promise<number> {
         }
       },
     });
+    closeView();
+    if (live && commandOutput !== undefined) {
+      console.error(`faultline: the command's output is in ${escapeText(commandOutput)}`);
+    }
     json?.writeAndClose(JSON.stringify(report, null, 2) + "\n");
     csv?.writeAndClose(reportToCsv(report));
     intervalsCsv?.writeAndClose(intervalsToCsv(report));
@@ -311,6 +373,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     return report.exit_status ?? 0;
   } catch (e) {
+    closeView();
     files.forEach((f) => f.close());
     if (e instanceof FaultlineError) {
       console.error(`faultline: ${e.message}`);
@@ -319,6 +382,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`faultline: unexpected error: ${(e as Error).stack ?? e}`);
     return EXIT_RUNTIME;
   } finally {
+    closeView();
     try {
       Deno.removeSignalListener("SIGINT", onSignal);
       Deno.removeSignalListener("SIGTERM", onSignal);

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { escapeText } from "../common/escape_text.ts";
 import type { HistogramBucket, HistogramReport } from "../aggregate/log2_histogram.ts";
 import type { Report } from "../aggregate/report.ts";
 
@@ -42,7 +43,8 @@ export function formatBuckets(buckets: HistogramBucket[]): string {
   }).join("");
 }
 
-function formatValue(value: number, unit: string): string {
+/** A value in its unit, the way the summary prints it: `1.50us`, `5.64MiB`, `843ns`. */
+export function formatValue(value: number, unit: string): string {
   if (unit === "ns") {
     if (value >= 1e9) return `${(value / 1e9).toFixed(2)}s`;
     if (value >= 1e6) return `${(value / 1e6).toFixed(2)}ms`;
@@ -103,7 +105,7 @@ export function formatHistogram(name: string, h: HistogramReport): string {
 export function formatSummary(report: Report): string {
   const { target, counts, fault_kinds: k } = report;
   const what = target.command
-    ? `${target.command.join(" ")} (pid ${target.pid})`
+    ? `${escapeText(target.command.join(" "))} (pid ${target.pid})`
     : `pid ${target.pid}`;
   const lines = [
     `faultline: traced ${what} for ${(report.duration_ns / 1e9).toFixed(3)}s ` +

@@ -6,6 +6,7 @@
  */
 
 import { constants } from "node:os";
+import { escapeText } from "../common/escape_text.ts";
 import { FaultlineError } from "../common/faultline_error.ts";
 import { findExecutable } from "../common/find_executable.ts";
 import { processState } from "./process_state.ts";
@@ -15,6 +16,14 @@ import { processState } from "./process_state.ts";
  * its arguments reach exec as positional parameters ("$@"), never parsed by the shell.
  */
 const LAUNCHER = 'kill -STOP "$$" && exec "$@"';
+/** The launcher when the command's output goes to a file: $1 is the file. */
+const LAUNCHER_TO_FILE = 'exec </dev/null >>"$1" 2>&1 && shift && kill -STOP "$$" && exec "$@"';
+
+/** Options for {@link LaunchedCommand.start}. */
+export interface LaunchOptions {
+  /** A file the command's stdout and stderr are appended to (its stdin is then /dev/null). */
+  output?: string;
+}
 
 /**
  * The shell-style exit status of a finished process: its code, or 128 + signal number (the
@@ -57,20 +66,22 @@ export class LaunchedCommand {
    * Starts `argv` stopped before its exec. Fails with a FaultlineError if the program cannot be
    * found or is not executable.
    */
-  static async start(argv: string[]): Promise<LaunchedCommand> {
+  static async start(argv: string[], options: LaunchOptions = {}): Promise<LaunchedCommand> {
     const program = argv[0];
     if (program === undefined || program === "") {
       throw new FaultlineError("Cannot start the command: it is empty; give one after --");
     }
     if (findExecutable(program) === null) {
       throw new FaultlineError(
-        `Cannot start command "${program}": ${
+        `Cannot start command "${escapeText(program)}": ${
           program.includes("/") ? "no executable file at that path" : "not found on PATH"
         }; check its spelling and that it is installed and executable`,
       );
     }
     const child = new Deno.Command("/bin/sh", {
-      args: ["-c", LAUNCHER, "faultline", ...argv],
+      args: options.output === undefined
+        ? ["-c", LAUNCHER, "faultline", ...argv]
+        : ["-c", LAUNCHER_TO_FILE, "faultline", options.output, ...argv],
       stdin: "inherit",
       stdout: "inherit",
       stderr: "inherit",
@@ -85,7 +96,9 @@ export class LaunchedCommand {
     }
     launched.kill("SIGKILL");
     const status = await launched.exited;
-    throw new FaultlineError(`Cannot start command "${program}": its launcher exited (${status})`);
+    throw new FaultlineError(
+      `Cannot start command "${escapeText(program)}": its launcher exited (${status})`,
+    );
   }
 
   /** Lets the command run: the launcher execs it. */

@@ -38,13 +38,18 @@ export interface TraceOptions {
    * Called at the end of each interval, once the engine has delivered every event of it, and
    * once more for the last, partial, interval after tracing stops.
    */
-  onInterval?: (sample: IntervalSample, aggregator: Aggregator) => void;
+  onInterval?: (sample: IntervalSample, aggregator: Aggregator, capture: Capture) => void;
   /** Called with the running total each time the engine reports lost events. */
   onLost?: (total: number) => void;
   /** Stream one CSV row per event to this file. */
   eventsCsv?: string;
   /** Called for every event, after it is aggregated. */
   onEvent?: (event: FaultlineEvent) => void;
+  /**
+   * For a command: where its stdout and stderr go (a file, appended to), its stdin then being
+   * /dev/null; by default it keeps faultline's.
+   */
+  commandOutput?: string;
   /** Called once the probes are attached (and, for a command, just before it runs). */
   onAttached?: (pid: number) => void;
   /** Aborting stops the trace the way the target exiting does: probes detached, report whole. */
@@ -165,10 +170,14 @@ export async function trace(options: TraceOptions): Promise<Report> {
   }
   await engine.preflight();
 
-  const launched = command !== undefined ? await LaunchedCommand.start(command) : null;
+  const launched = command !== undefined
+    ? await LaunchedCommand.start(command, { output: options.commandOutput })
+    : null;
   const targetPid = launched?.pid ?? pid!;
   const kinds = options.kinds ?? EVENT_KINDS;
   const aggregator = new Aggregator(kinds);
+  // From the empty aggregation: an engine may deliver events as soon as it is attached.
+  const timeline = new Timeline(aggregator);
   let csv: EventsCsvWriter | null = null;
   let capture: Capture;
   try {
@@ -199,7 +208,6 @@ export async function trace(options: TraceOptions): Promise<Report> {
   const startedAt = new Date();
   const t0 = performance.now();
   const sinceStart = () => Math.round((performance.now() - t0) * 1e6);
-  const timeline = new Timeline(aggregator);
   // One interval after another: drain what the engine holds, then measure.
   let ticking = Promise.resolve();
   let tickError: unknown = null;
@@ -207,7 +215,7 @@ export async function trace(options: TraceOptions): Promise<Report> {
     ticking = ticking.then(async () => {
       if (tickError !== null) return;
       await capture.drain();
-      options.onInterval?.(timeline.tick(sinceStart()), aggregator);
+      options.onInterval?.(timeline.tick(sinceStart()), aggregator, capture);
     }).catch((e) => {
       tickError ??= e;
     });
@@ -246,7 +254,7 @@ export async function trace(options: TraceOptions): Promise<Report> {
   await capture.stop();
   csv?.close();
   if (tickError !== null) throw tickError;
-  options.onInterval?.(timeline.tick(durationNs), aggregator);
+  options.onInterval?.(timeline.tick(durationNs), aggregator, capture);
 
   let exitStatus: number | null = null;
   if (launched) {

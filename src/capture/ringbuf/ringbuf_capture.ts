@@ -93,6 +93,11 @@ export class RingbufCapture implements Capture {
     }
   }
 
+  /** How full the ring is, 0 to 1. */
+  fill(): number {
+    return this.#stopping ? 0 : this.#reader.pending() / this.#reader.size;
+  }
+
   /** Reads every record committed so far, and the drop counter. */
   drain(): Promise<void> {
     if (!this.#stopping) {
