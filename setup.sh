@@ -12,11 +12,12 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 
 # Debian packages: bpftrace (one engine), libbpf1 (the other), clang + libc6-dev + libbpf-dev
 # (build the workload and the BPF object), linux-perf and
-# strace (the kernel's own counters the tests compare against), libbpf1, nodejs + npm (to fetch
+# strace (the kernel's own counters the tests compare against), tmux (a real terminal for the
+# live view's tests), nodejs + npm (to fetch
 # Deno from npm). util-linux (setpriv, taskset) is essential and always present.
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for pkg in bpftrace clang libc6-dev libbpf-dev bpftool linux-perf strace libbpf1 ca-certificates; do
+for pkg in bpftrace clang libc6-dev libbpf-dev bpftool linux-perf strace tmux libbpf1 ca-certificates; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)

@@ -4,9 +4,12 @@
  * RingbufReader drains them, decodes every one into an event and aggregates it, as the engine
  * does. Reports the offered and drained rates and the reserve failures (lost), per rate.
  *
- *   deno run -A bench/ringbuf_live.ts [--ring-size BYTES] [--seconds S]      (as root, clang)
+ *   deno run -A bench/ringbuf_live.ts [--ring-size BYTES] [--seconds S] [--rates R,R...]
+ *                                     [--live-view [--interval S] --out FILE]   (as root, clang)
  *
- * Goal (issue 3): no lost events at 5 M events/s offered with the default ring size.
+ * Goals: no lost events at 5 M events/s offered with the default ring size (issue 3); the
+ * same with the live view drawing into a real terminal beside the reader (--live-view, run in
+ * a terminal; bench/live_view_tmux.ts runs it in tmux), the table then going to FILE.
  *
  * @module
  */
@@ -17,14 +20,25 @@ import { BpfObjectSpec } from "../src/capture/ringbuf/bpf_object.ts";
 import { openLibbpf } from "../src/capture/ringbuf/libbpf.ts";
 import { FL_CONFIG } from "../src/capture/ringbuf/ringbuf_engine.ts";
 import { RingbufReader } from "../src/capture/ringbuf/ringbuf_reader.ts";
+import { Timeline } from "../src/aggregate/timeline.ts";
+import { LiveDisplay } from "../src/output/live_display.ts";
+import { LiveTerminal } from "../src/output/live_terminal.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     "ring-size": { type: "string", default: String(DEFAULT_RING_SIZE) },
     seconds: { type: "string", default: "2" },
+    rates: { type: "string", default: "1e6,5e6,10e6,20e6" },
+    "live-view": { type: "boolean", default: false },
+    interval: { type: "string", default: "0.1" },
+    out: { type: "string" },
   },
 });
+const liveView = values["live-view"];
+const intervalMs = Number(values.interval) * 1000;
+const lines: string[] = [];
+const print = (line: string) => values.out === undefined ? console.log(line) : lines.push(line);
 const ringSize = Number(values["ring-size"]);
 const seconds = Number(values.seconds);
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
@@ -76,6 +90,35 @@ async function run(recordsPerSecond: number) {
   };
   let done = false;
   let busyMs = 0;
+  // The live view, as trace.ts runs it: every interval a Timeline tick and a frame, in the
+  // same thread as the reader.
+  const timeline = new Timeline(agg);
+  const t0 = performance.now();
+  let terminal: LiveTerminal | null = null;
+  let display: LiveDisplay | null = null;
+  let frames = 0;
+  let frameMs = 0;
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  if (liveView) {
+    terminal = new LiveTerminal({ onKey() {}, onResize: () => display?.redraw() });
+    display = new LiveDisplay(terminal, {
+      pid: child.pid,
+      engine: "ringbuf",
+      ringSize,
+      commandOutput: null,
+      onQuit() {},
+    });
+    ticker = setInterval(() => {
+      const f0 = performance.now();
+      display!.update(
+        timeline.tick((performance.now() - t0) * 1e6),
+        agg,
+        reader.pending() / reader.size,
+      );
+      frameMs += performance.now() - f0;
+      frames++;
+    }, intervalMs);
+  }
   const loop = (async () => {
     while (!done) {
       const t = performance.now();
@@ -90,6 +133,8 @@ async function run(recordsPerSecond: number) {
   const out = new TextDecoder().decode((await child.output()).stdout);
   done = true;
   await loop;
+  clearInterval(ticker);
+  terminal?.close();
   obj.detach();
   while (reader.read(deliver) > 0);
   const lost = obj.sumPerCpu("dropped");
@@ -103,18 +148,26 @@ async function run(recordsPerSecond: number) {
     decoded,
     lost,
     drainRate: decoded / (busyMs / 1000),
+    frames,
+    frameMs: frames ? frameMs / frames : 0,
   };
 }
 
-console.log(
-  `ring ${ringSize} bytes, ${seconds} s per rate; records: fl_fault and fl_done alternately\n`,
+print(
+  `ring ${ringSize} bytes, ${seconds} s per rate; records: fl_fault and fl_done alternately` +
+    (liveView ? `; the live view drawing every ${intervalMs} ms into a terminal` : "") + "\n",
 );
-console.log("| offered rate | offered | decoded + aggregated | lost | reader's rate while busy |");
-console.log("| ---: | ---: | ---: | ---: | ---: |");
-for (const rate of [1e6, 5e6, 10e6, 20e6]) {
+print(
+  "| offered rate | offered | decoded + aggregated | lost | reader's rate while busy |" +
+    (liveView ? " frames | ms per frame (tick + state + draw) |" : ""),
+);
+print("| ---: | ---: | ---: | ---: | ---: |" + (liveView ? " ---: | ---: |" : ""));
+for (const rate of values.rates.split(",").map(Number)) {
   const r = await run(rate);
   const m = (x: number) => `${(x / 1e6).toFixed(2)} M`;
-  console.log(
-    `| ${m(r.offeredRate)}/s | ${r.offered} | ${r.decoded} | ${r.lost} | ${m(r.drainRate)}/s |`,
+  print(
+    `| ${m(r.offeredRate)}/s | ${r.offered} | ${r.decoded} | ${r.lost} | ${m(r.drainRate)}/s |` +
+      (liveView ? ` ${r.frames} | ${r.frameMs.toFixed(2)} |` : ""),
   );
 }
+if (values.out !== undefined) Deno.writeTextFileSync(values.out, lines.join("\n") + "\n");

@@ -18,7 +18,7 @@ export function repoPath(relative: string): string {
 export function missingCapability(): string | null {
   if (Deno.build.os !== "linux") return `they need Linux, this is ${Deno.build.os}`;
   if (Deno.uid() !== 0) return `they need root, this is uid ${Deno.uid()}`;
-  for (const tool of ["bpftrace", "perf", "strace", "taskset", "setpriv"]) {
+  for (const tool of ["bpftrace", "perf", "strace", "taskset", "setpriv", "tmux"]) {
     if (findExecutable(tool) === null) return `${tool} is not on PATH (run bash setup.sh)`;
   }
   try {

@@ -215,36 +215,57 @@ probeTest(
   },
 );
 
-probeTest(
-  "The live view gives the terminal back after Ctrl-C and after the target exits",
-  async () => {
-    for (const ending of ["ctrl-c", "exit"] as const) {
-      const target = workload(ending === "exit" ? 40_000 : 100_000_000);
-      const pane = new Pane(100, 30);
-      try {
-        pane.run(traced(pane, `--pid ${target.pid} --interval 0.2`));
-        await pane.waitFor(/fault latency {2}n \d/);
-        if (ending === "ctrl-c") pane.keys("C-c");
-        assert.equal(await pane.waitForFile("exit"), "EXIT=0\n", ending);
-        await pane.waitForFile("stty.after");
-        assert.equal(
-          Deno.readTextFileSync(`${pane.dir}/stty.after`),
-          Deno.readTextFileSync(`${pane.dir}/stty.before`),
-          `stty -a is as it was after ${ending}`,
-        );
+/** The pid of the trace.ts running in `pane` (found by its unique report path). */
+function tracePid(pane: Pane): number {
+  const out = new Deno.Command("pgrep", { args: ["-f", `trace.ts .*${pane.dir}/r.json`] })
+    .outputSync();
+  const pids = new TextDecoder().decode(out.stdout).trim().split("\n").filter((p) => p !== "");
+  assert.equal(pids.length, 1, `one trace.ts: ${pids}`);
+  return Number(pids[0]);
+}
+
+const ENDINGS = {
+  "Ctrl-C": { args: "", status: 0, stop: "signal" },
+  "SIGTERM": { args: "", status: 0, stop: "signal" },
+  "the target exiting": { args: "", status: 0, stop: "target_exited" },
+  "--duration": { args: "--duration 1.5", status: 0, stop: "duration" },
+  "an error while tracing": { args: "--events-csv /dev/full", status: 1, stop: null },
+} as const;
+
+for (const [ending, how] of Object.entries(ENDINGS)) {
+  probeTest(`The live view gives the terminal back after ${ending}`, async () => {
+    const target = workload(ending === "the target exiting" ? 40_000 : 100_000_000);
+    const pane = new Pane(100, 30);
+    try {
+      pane.run(traced(pane, `--pid ${target.pid} --interval 0.2 ${how.args}`));
+      await pane.waitFor(/fault latency {2}n \d/);
+      if (ending === "Ctrl-C") pane.keys("C-c");
+      if (ending === "SIGTERM") Deno.kill(tracePid(pane), "SIGTERM");
+      assert.equal(await pane.waitForFile("exit"), `EXIT=${how.status}\n`, ending);
+      await pane.waitForFile("stty.after");
+      assert.equal(
+        Deno.readTextFileSync(`${pane.dir}/stty.after`),
+        Deno.readTextFileSync(`${pane.dir}/stty.before`),
+        `stty -a is as it was after ${ending}`,
+      );
+      const screen = pane.screen().join("\n");
+      assert.ok(!screen.includes("│"), `the view is gone:\n${screen}`);
+      if (how.stop === null) {
+        assert.match(screen, /^faultline: .*No space left on device/m);
+      } else {
         const report: Report = JSON.parse(Deno.readTextFileSync(`${pane.dir}/r.json`));
-        assert.equal(report.stop_reason, ending === "exit" ? "target_exited" : "signal");
-        assert.match(pane.screen().join("\n"), /@fault_latency_ns: count \d+/);
-      } finally {
-        try {
-          target.kill("SIGKILL");
-        } catch { /* it exited */ }
-        await target.status;
-        pane.dispose();
+        assert.equal(report.stop_reason, how.stop);
+        assert.match(screen, /@fault_latency_ns: count \d+/);
       }
+    } finally {
+      try {
+        target.kill("SIGKILL");
+      } catch { /* it exited */ }
+      await target.status;
+      pane.dispose();
     }
-  },
-);
+  });
+}
 
 probeTest("A target's name with escape sequences reaches the live view escaped", async () => {
   const dir = Deno.makeTempDirSync();

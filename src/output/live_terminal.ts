@@ -35,6 +35,7 @@ export class LiveTerminal {
   readonly #onUnload = () => this.close();
   #raw = false;
   #open = true;
+  #keys: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
   /** Whether stdout is a terminal the view can own. */
   static available(): boolean {
@@ -60,17 +61,19 @@ export class LiveTerminal {
   }
 
   async #readKeys(): Promise<void> {
-    const buffer = new Uint8Array(64);
+    // A stream reader, so close() can cancel the read that is waiting: a pending read would
+    // keep the process alive after the view is gone.
+    this.#keys = Deno.stdin.readable.getReader();
     const decoder = new TextDecoder();
     while (this.#open) {
-      let n: number | null;
+      let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
-        n = await Deno.stdin.read(buffer);
+        chunk = await this.#keys.read();
       } catch {
         return;
       }
-      if (n === null || !this.#open) return;
-      const text = decoder.decode(buffer.subarray(0, n));
+      if (chunk.done || !this.#open) return;
+      const text = decoder.decode(chunk.value);
       // An escape sequence (an arrow key) is one key; its parts are not q or c.
       if (text.startsWith("\x1b")) continue;
       for (const key of text) this.#handlers.onKey(key);
@@ -99,6 +102,7 @@ export class LiveTerminal {
         Deno.stdin.setRaw(false);
       } catch { /* stdin gone */ }
     }
+    this.#keys?.cancel().catch(() => {});
     try {
       writeAll(this.#encoder.encode(LEAVE));
     } catch { /* stdout gone */ }
