@@ -74,7 +74,19 @@ export {
   type HistogramReport,
   Log2Histogram,
 } from "./src/aggregate/log2_histogram.ts";
-export { Aggregator, type ReportContext } from "./src/aggregate/aggregator.ts";
+export {
+  type AggregateSnapshot,
+  Aggregator,
+  type ReportContext,
+  type ReportTallies,
+} from "./src/aggregate/aggregator.ts";
+export {
+  type IntervalLatency,
+  type IntervalReport,
+  type IntervalSample,
+  Timeline,
+  type TimelineOptions,
+} from "./src/aggregate/timeline.ts";
 export {
   type FaultKindCounts,
   type Report,
@@ -84,6 +96,7 @@ export {
   type ReportTarget,
 } from "./src/aggregate/report.ts";
 export { REPORT_CSV_COLUMNS, reportToCsv } from "./src/output/report_csv.ts";
+export { intervalsToCsv } from "./src/output/intervals_csv.ts";
 export {
   type CsvRowFormatter,
   csvRowFormatter,

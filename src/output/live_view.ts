@@ -219,18 +219,27 @@ function heatmap(history: readonly IntervalReport[], width: number, rows: number
   }
   const counts = (i: IntervalReport, low: number) =>
     i.latency.fault_latency_ns?.buckets.find((b) => b.low === low)?.count ?? 0;
-  for (const s of span) s.count = shown.reduce((sum, i) => sum + counts(i, s.low), 0);
-  const window = densest(span, rows);
-  const max = Math.max(0, ...shown.flatMap((i) => window.map((s) => counts(i, s.low))));
+  // When there are more slots than rows, each row takes several neighbouring slots, so the
+  // whole range stays in view: a rare slow fault is what a heatmap must not hide.
+  const perRow = Math.max(1, Math.ceil(span.length / rows));
+  const window: { label: string; lows: number[] }[] = [];
+  for (let k = 0; k < span.length; k += perRow) {
+    const group = span.slice(k, k + perRow);
+    window.push({
+      label: bucketLabel({ low: group[0]!.low, high: group.at(-1)!.high, count: 0 }),
+      lows: group.map((g) => g.low),
+    });
+  }
+  const cell = (i: IntervalReport, lows: number[]) =>
+    lows.reduce((s, low) => s + counts(i, low), 0);
+  const max = Math.max(0, ...shown.flatMap((i) => window.map((w) => cell(i, w.lows))));
   const out: FrameLine[] = [];
-  for (const s of [...window].reverse()) {
+  for (const w of [...window].reverse()) {
     const row = shown.map((i) => {
-      const k = shadeOf(counts(i, s.low), max);
+      const k = shadeOf(cell(i, w.lows), max);
       return k < 0 ? " " : SHADES[k]!;
     }).join("");
-    out.push({
-      text: fit(`${bucketLabel(s).padEnd(labelWidth - 1)}│${row.padStart(cells)}`, width),
-    });
+    out.push({ text: fit(`${w.label.padEnd(labelWidth - 1)}│${row.padStart(cells)}`, width) });
   }
   if (window.length === 0) out.push({ text: fit("  no faults yet", width) });
   while (out.length < rows) out.push({ text: "" });
