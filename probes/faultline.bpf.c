@@ -15,7 +15,9 @@
  *
  * Configuration: struct fl_config, the whole of .rodata, written before load: target_tgid
  * (all of its threads are traced, nothing else) and arm_on_exec (count nothing until
- * target_tgid enters execve, the way perf stat CMD counts a command from its exec).
+ * target_tgid enters execve, the way perf stat CMD counts a command from its exec). The
+ * window: `enabled` (map .data.window) is set by faultline once every program is attached and
+ * cleared before any is detached; nothing is counted outside it.
  *
  * Per-thread state (syscall entry, fault start) lives in task-local storage, cheaper than a
  * hash map keyed by tid and freed with the thread.
@@ -47,6 +49,11 @@ const struct fl_done *unused_fl_done __attribute__((unused));
 
 /* Set once target_tgid enters execve (when arm_on_exec). */
 __u32 armed = 0;
+
+/* The tracing window: faultline sets it once every program is attached and clears it before
+ * any is detached, so every kind of event is counted over the same instant-to-instant span
+ * (its own map, written whole from user space without touching armed). */
+__u32 enabled SEC(".data.window") = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -106,9 +113,12 @@ struct pt_regs {
 	unsigned long ip;
 } __attribute__((preserve_access_index));
 
-/* The calling thread's tid if it belongs to the target and counting is armed, else 0. */
+/* The calling thread's tid if it belongs to the target, the window is open and counting is
+ * armed, else 0. */
 static __always_inline __u32 traced_tid(void)
 {
+	if (!enabled)
+		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	if ((__u32)(id >> 32) != config.target_tgid)
 		return 0;

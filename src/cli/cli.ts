@@ -19,7 +19,7 @@ import {
   usageError,
 } from "../../mod.ts";
 import { checkRingSize } from "../capture/ringbuf/ringbuf_engine.ts";
-import { OutputFile } from "../output/output_file.ts";
+import { ioReason, OutputFile, resolvedPath } from "../output/output_file.ts";
 import { DEFAULT_RING_SIZE } from "../capture/ringbuf/ringbuf_engine.ts";
 import { formatIntervalSnapshot } from "../output/interval_snapshot.ts";
 import { LiveDisplay } from "../output/live_display.ts";
@@ -125,13 +125,30 @@ export function parseCli(argv: string[]): CliOptions {
     throw flagError(argv, e);
   }
   const { values, tokens } = parsed;
+  // A flag given twice is a mistake to point at, not a choice to make silently.
+  const seen = new Map<string, string>();
+  for (const t of tokens) {
+    if (t.kind !== "option" || t.value === undefined) continue;
+    const before = seen.get(t.name);
+    if (before !== undefined) {
+      throw usageError(
+        `Flag --${t.name} was given twice ("${escapeText(before)}" and "${
+          escapeText(t.value)
+        }"); give it once`,
+      );
+    }
+    seen.set(t.name, t.value);
+    if (t.value === "") throw usageError(`Flag --${t.name} needs a value, not an empty string`);
+  }
   const terminator = tokens.find((t) => t.kind === "option-terminator");
   const stray = tokens.find((t) =>
     t.kind === "positional" && (!terminator || t.index < terminator.index)
   );
   if (stray && stray.kind === "positional") {
     throw usageError(
-      `Unexpected argument "${stray.value}"; put the command to trace after --, as in trace.ts -- ${stray.value}`,
+      `Unexpected argument "${
+        escapeText(stray.value)
+      }"; put the command to trace after --, as in trace.ts -- ${escapeText(stray.value)}`,
     );
   }
   const options: CliOptions = {
@@ -152,7 +169,7 @@ export function parseCli(argv: string[]): CliOptions {
   if (terminator) options.command = argv.slice(terminator.index + 1);
   if (values.pid !== undefined) {
     options.pid = integer(values.pid);
-    checkPid(options.pid, `"${values.pid}"`);
+    checkPid(options.pid, `"${escapeText(values.pid)}"`);
   }
   if (options.pid !== undefined && options.command !== undefined) {
     throw usageError("Cannot trace both --pid and a command; give one of them");
@@ -165,16 +182,18 @@ export function parseCli(argv: string[]): CliOptions {
   }
   if (values.duration !== undefined) {
     options.durationSeconds = decimal(values.duration);
-    checkDuration(options.durationSeconds, `"${values.duration}"`);
+    checkDuration(options.durationSeconds, `"${escapeText(values.duration)}"`);
   }
   if (values.interval !== undefined) {
     options.intervalSeconds = decimal(values.interval);
-    checkInterval(options.intervalSeconds, `"${values.interval}"`);
+    checkInterval(options.intervalSeconds, `"${escapeText(values.interval)}"`);
   }
   if (values.engine !== undefined) {
     if (!(ENGINE_NAMES as readonly string[]).includes(values.engine)) {
       throw usageError(
-        `Unknown engine "${values.engine}"; --engine takes ${ENGINE_NAMES.join(" or ")}`,
+        `Unknown engine "${escapeText(values.engine)}"; --engine takes ${
+          ENGINE_NAMES.join(" or ")
+        }`,
       );
     }
     options.engine = values.engine as EngineName;
@@ -187,7 +206,7 @@ export function parseCli(argv: string[]): CliOptions {
       );
     }
     options.ringSize = integer(ring);
-    checkRingSize(options.ringSize, `"${ring}"`);
+    checkRingSize(options.ringSize, `"${escapeText(ring)}"`);
   }
   return options;
 }
@@ -237,7 +256,9 @@ function flagError(argv: string[], e: unknown): FaultlineError {
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
     const unknown = options.find((t) => !(t.name in OPTIONS));
     if (unknown) {
-      return usageError(`Unknown flag ${unknown.rawName}; run trace.ts --help for the flags`);
+      return usageError(
+        `Unknown flag ${escapeText(unknown.rawName)}; run trace.ts --help for the flags`,
+      );
     }
   }
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
@@ -247,39 +268,102 @@ function flagError(argv: string[], e: unknown): FaultlineError {
     });
     if (flag) {
       const long = `--${flag.name}`;
-      return OPTIONS[flag.name as keyof typeof OPTIONS].type === "string"
-        ? usageError(`Flag ${long} needs a value; run trace.ts --help`)
-        : usageError(`Flag ${long} takes no value; run trace.ts --help`);
+      if (OPTIONS[flag.name as keyof typeof OPTIONS].type !== "string") {
+        return usageError(`Flag ${long} takes no value; run trace.ts --help`);
+      }
+      const next = argv[flag.index + 1];
+      if (next !== undefined && next.startsWith("-") && next !== "--") {
+        return usageError(
+          `Flag ${long} needs a value, and "${escapeText(next)}" looks like a flag; ` +
+            `write ${long}=${escapeText(next)} to give it as the value`,
+        );
+      }
+      return usageError(`Flag ${long} needs a value; run trace.ts --help`);
     }
   }
   return usageError(`${(e as Error).message.replace(/\.$/, "")}; run trace.ts --help`);
 }
 
+/** Whether `e` is Deno refusing an operation for want of a permission flag. */
+function isPermissionError(e: unknown): boolean {
+  return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied &&
+      /--allow-|permission/i.test((e as Error).message);
+}
+
+/** The files a run writes, checked before tracing: each writable, no two the same. */
+function checkOutputs(cli: CliOptions): Map<string, OutputFile> {
+  const named: [string, string | undefined, string][] = [
+    ["--json", cli.json, "the JSON report"],
+    ["--csv", cli.csv, "the histogram CSV"],
+    ["--intervals-csv", cli.intervalsCsv, "the intervals CSV"],
+    ["--events-csv", cli.eventsCsv, "the events CSV"],
+    ["--command-output", cli.commandOutput, "the command's output"],
+  ];
+  const given = named.filter(([, path]) => path !== undefined) as [string, string, string][];
+  const byPath = new Map<string, string>();
+  for (const [flag, path] of given) {
+    const real = resolvedPath(path);
+    const other = byPath.get(real);
+    if (other !== undefined && !real.startsWith("/dev/")) {
+      throw usageError(
+        `Cannot write ${other} and ${flag} to the same file ${escapeText(path)}; give each its own`,
+      );
+    }
+    byPath.set(real, flag);
+  }
+  const files = new Map<string, OutputFile>();
+  for (const [flag, path, what] of given) {
+    if (flag !== "--command-output") files.set(flag, OutputFile.check(path, what));
+  }
+  return files;
+}
+
+/**
+ * Prints to stdout or stderr, never throwing: the first failure (stdout closed, a full disk)
+ * is said once on stderr and remembered, so the reports are still written and the exit status
+ * says something failed.
+ */
+class Printer {
+  failed: string | null = null;
+  readonly #encoder = new TextEncoder();
+
+  print(text: string, toStderr: boolean): void {
+    const out = toStderr ? Deno.stderr : Deno.stdout;
+    try {
+      const bytes = this.#encoder.encode(text.endsWith("\n") ? text : text + "\n");
+      let off = 0;
+      while (off < bytes.length) off += out.writeSync(bytes.subarray(off));
+    } catch (e) {
+      if (this.failed !== null) return;
+      this.failed = `Cannot write to ${toStderr ? "stderr" : "stdout"}: ${ioReason(e)}`;
+      if (!toStderr) this.print(`faultline: ${this.failed}; the reports are still written`, true);
+    }
+  }
+}
+
 /** Runs the CLI and returns its exit status. */
 export async function main(argv: string[]): Promise<number> {
-  const files: OutputFile[] = [];
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
+  const force = new AbortController();
+  // SIGINT, SIGTERM and SIGHUP (a closed terminal) all stop the trace, reports written; a
+  // second one kills a command that does not exit.
+  const onSignal = () => controller.signal.aborted ? force.abort() : controller.abort();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  const out = new Printer();
+  const failures: string[] = [];
   // The view, once open, is closed (the terminal given back) before anything else is printed.
   let closeView = () => {};
   try {
     const cli = parseCli(argv);
     if (cli.help) {
-      console.log(HELP);
+      out.print(HELP, false);
       return 0;
     }
     if (cli.version) {
-      console.log(`faultline ${VERSION}`);
+      out.print(`faultline ${VERSION}`, false);
       return 0;
     }
-    const json = cli.json !== undefined ? OutputFile.open(cli.json, "the JSON report") : null;
-    if (json) files.push(json);
-    const csv = cli.csv !== undefined ? OutputFile.open(cli.csv, "the histogram CSV") : null;
-    if (csv) files.push(csv);
-    const intervalsCsv = cli.intervalsCsv !== undefined
-      ? OutputFile.open(cli.intervalsCsv, "the intervals CSV")
-      : null;
-    if (intervalsCsv) files.push(intervalsCsv);
+    const files = checkOutputs(cli);
     const live = cli.live ?? (cli.pid !== undefined && !cli.quiet && LiveTerminal.available());
     if (live && !LiveTerminal.available()) {
       throw usageError(
@@ -290,6 +374,7 @@ export async function main(argv: string[]): Promise<number> {
       ? cli.commandOutput ??
         Deno.makeTempFileSync({ prefix: "faultline-command-", suffix: ".log" })
       : cli.commandOutput;
+    const toStderr = cli.command !== undefined;
     let terminal: LiveTerminal | null = null;
     let display: LiveDisplay | null = null;
     closeView = () => {
@@ -299,13 +384,15 @@ export async function main(argv: string[]): Promise<number> {
     const engine = makeEngine(cli.engine, {
       ringSize: cli.ringSize,
       onFallback: (reason, fallback) =>
-        console.error(`faultline: ringbuf engine unavailable (${reason}); using ${fallback}`),
+        out.print(
+          `faultline: ringbuf engine unavailable (${escapeText(reason)}); using ${fallback}`,
+          true,
+        ),
     });
     let lostShownAt = -Infinity;
     let intervals = 0;
     let startedAt = new Date();
-    Deno.addSignalListener("SIGINT", onSignal);
-    Deno.addSignalListener("SIGTERM", onSignal);
+    for (const s of signals) Deno.addSignalListener(s, onSignal);
     const report = await trace({
       pid: cli.pid,
       command: cli.command,
@@ -314,31 +401,37 @@ export async function main(argv: string[]): Promise<number> {
       commandOutput,
       onInterval: live
         ? (sample, aggregator, capture) =>
-          display?.update(sample, aggregator, capture.fill?.() ?? null)
+          (display as LiveDisplay | null)?.update(sample, aggregator, capture.fill?.() ?? null)
         : cli.intervalSeconds !== undefined && !cli.quiet
-        ? (sample) => {
-          const text = formatIntervalSnapshot(sample, ++intervals, startedAt);
-          if (cli.command) console.error(text);
-          else console.log(text);
-        }
+        ? (sample) => out.print(formatIntervalSnapshot(sample, ++intervals, startedAt), toStderr)
         : undefined,
       engine,
       eventsCsv: cli.eventsCsv,
       signal: controller.signal,
+      forceStop: force.signal,
+      onNotice: (message) => {
+        closeView();
+        out.print(message, true);
+      },
+      onOutputError: (error) => {
+        failures.push(error.message);
+        if (display) (display as LiveDisplay).warn(error.message);
+        else out.print(`faultline: ${error.message}`, true);
+      },
       onLost: (total) => {
         if (live) return; // the view shows it
         const now = performance.now();
         if (now - lostShownAt >= 1000) {
           lostShownAt = now;
-          console.error(`faultline: LOST ${total} events so far`);
+          out.print(`faultline: LOST ${total} events so far`, true);
         }
       },
       onAttached: (pid) => {
         startedAt = new Date();
         if (live) {
           terminal = new LiveTerminal({
-            onKey: (key) => display?.key(key),
-            onResize: () => display?.redraw(),
+            onKey: (key) => (display as LiveDisplay | null)?.key(key),
+            onResize: () => (display as LiveDisplay | null)?.redraw(),
           });
           display = new LiveDisplay(terminal, {
             pid,
@@ -348,44 +441,71 @@ export async function main(argv: string[]): Promise<number> {
             onQuit: () => controller.abort(),
           });
         } else if (!cli.quiet) {
-          console.error(
+          out.print(
             `faultline: tracing pid ${pid} with ${engine.name}` +
               (cli.durationSeconds ? ` for ${cli.durationSeconds}s` : "") + "; Ctrl-C to end",
+            true,
           );
         }
       },
     });
     closeView();
     if (live && commandOutput !== undefined) {
-      console.error(`faultline: the command's output is in ${escapeText(commandOutput)}`);
+      out.print(`faultline: the command's output is in ${escapeText(commandOutput)}`, true);
     }
-    json?.writeAndClose(JSON.stringify(report, null, 2) + "\n");
-    csv?.writeAndClose(reportToCsv(report));
-    intervalsCsv?.writeAndClose(intervalsToCsv(report));
+    // Each report on its own: one that cannot be written does not keep the others from disk.
+    const written: string[] = [];
+    const contents: [string, () => string][] = [
+      ["--json", () => JSON.stringify(report, null, 2) + "\n"],
+      ["--csv", () => reportToCsv(report)],
+      ["--intervals-csv", () => intervalsToCsv(report)],
+    ];
+    for (const [flag, text] of contents) {
+      const file = files.get(flag);
+      if (file === undefined) continue;
+      try {
+        file.write(text());
+        written.push(file.path);
+      } catch (e) {
+        if (!(e instanceof FaultlineError)) throw e;
+        failures.push(e.message);
+        out.print(`faultline: ${e.message}`, true);
+      }
+    }
+    if (cli.eventsCsv !== undefined && !failures.some((f) => f.includes("the events CSV"))) {
+      written.push(cli.eventsCsv);
+    }
     if (!cli.quiet) {
-      const written = [cli.json, cli.csv, cli.eventsCsv, cli.intervalsCsv].filter((f) =>
-        f !== undefined
+      out.print(
+        formatSummary(report) +
+          (written.length ? `\nfaultline: wrote ${written.map(escapeText).join(", ")}` : ""),
+        toStderr,
       );
-      const summary = formatSummary(report) +
-        (written.length ? `\nfaultline: wrote ${written.join(", ")}` : "");
-      if (cli.command) console.error(summary);
-      else console.log(summary);
     }
+    if (failures.length > 0 || out.failed !== null) return EXIT_RUNTIME;
     return report.exit_status ?? 0;
   } catch (e) {
     closeView();
-    files.forEach((f) => f.close());
     if (e instanceof FaultlineError) {
-      console.error(`faultline: ${e.message}`);
+      out.print(`faultline: ${escapeText(e.message)}`, true);
       return e.exitCode;
     }
-    console.error(`faultline: unexpected error: ${(e as Error).stack ?? e}`);
+    if (isPermissionError(e)) {
+      out.print(
+        "faultline: Cannot run without Deno's permissions: it reads /proc, loads libbpf and " +
+          "runs bpftrace; run it as deno run -A trace.ts",
+        true,
+      );
+      return EXIT_RUNTIME;
+    }
+    out.print(`faultline: unexpected error: ${(e as Error).stack ?? e}`, true);
     return EXIT_RUNTIME;
   } finally {
     closeView();
-    try {
-      Deno.removeSignalListener("SIGINT", onSignal);
-      Deno.removeSignalListener("SIGTERM", onSignal);
-    } catch { /* not added */ }
+    for (const s of signals) {
+      try {
+        Deno.removeSignalListener(s, onSignal);
+      } catch { /* not added */ }
+    }
   }
 }

@@ -127,7 +127,8 @@ Deno.test("A kind declared in one definition is decoded, parsed, folded and writ
   assert.deepEqual(Object.keys(report.histograms).at(-1), "frob_latency_ns");
 
   const path = Deno.makeTempFileSync({ suffix: ".csv" });
-  const writer = new EventsCsvWriter(path, kinds);
+  const writer = new EventsCsvWriter(path, { kinds });
+  writer.open();
   writer.write(decoded!);
   writer.write({ kind: "minor_fault", pid: 9, tid: 11, timestampNs: 6000, latencyNs: 700 });
   writer.close();

@@ -5,7 +5,10 @@
  * @module
  */
 
+import { escapeText } from "../common/escape_text.ts";
+import { FaultlineError } from "../common/faultline_error.ts";
 import { EVENT_KINDS, type EventKindTable } from "../events/event_kinds.ts";
+import { ioReason } from "./output_file.ts";
 import type { EventBase, FaultlineEvent } from "../events/faultline_event.ts";
 
 /**
@@ -101,9 +104,23 @@ export function eventToCsvRow(event: FaultlineEvent | EventBase): string {
   return defaultRow(event);
 }
 
+/** Options for {@link EventsCsvWriter}. */
+export interface EventsCsvWriterOptions {
+  /** The kinds whose columns and cells it writes; every kind faultline has by default. */
+  kinds?: EventKindTable;
+  /** Told once if writing fails; the writer then drops every later row. */
+  onError?: (error: FaultlineError) => void;
+  /** How often buffered rows are written even when fewer than 64 KiB wait, in ms; default 1000. */
+  flushMs?: number;
+}
+
 /**
- * Streams events to a CSV file in 64 KiB writes. Call {@link EventsCsvWriter.close} to flush
- * the tail and close the file.
+ * Streams events to a CSV file: rows are buffered and written in 64 KiB writes, and at least
+ * once a second, so `tail -f` follows a slow trace. Nothing is opened until
+ * {@link EventsCsvWriter.open} (rows written before wait in memory), so a trace that fails to
+ * start leaves an existing file as it was. A write that fails (a full disk) is said once
+ * through `onError` and the file is left there: no exception reaches the caller, and tracing
+ * goes on. Call {@link EventsCsvWriter.close} to write the tail and close the file.
  *
  * @example Usage
  * ```ts
@@ -112,6 +129,7 @@ export function eventToCsvRow(event: FaultlineEvent | EventBase): string {
  * const path = Deno.makeTempFileSync({ suffix: ".csv" });
  * const writer = new EventsCsvWriter(path);
  * writer.write({ kind: "minor_fault", pid: 5, tid: 6, timestampNs: 310, latencyNs: 10 });
+ * writer.open();
  * writer.close();
  * const lines = Deno.readTextFileSync(path).trimEnd().split("\n");
  * assert.equal(lines[0]!.split(",")[4], "latency_ns");
@@ -120,50 +138,103 @@ export function eventToCsvRow(event: FaultlineEvent | EventBase): string {
  * ```
  */
 export class EventsCsvWriter {
-  #file: Deno.FsFile;
+  /** The file's path. */
+  readonly path: string;
+  #file: Deno.FsFile | null = null;
   #encoder = new TextEncoder();
   #row: CsvRowFormatter;
   #pending: string[] = [];
   #pendingBytes = 0;
   #rows = 0;
+  #written = 0;
+  #error: FaultlineError | null = null;
+  #closed = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #onError?: (error: FaultlineError) => void;
+  readonly #flushMs: number;
 
-  /** Opens (truncating) `path` and writes the header row of `kinds`' columns. */
-  constructor(path: string | URL, kinds: EventKindTable = EVENT_KINDS) {
-    this.#file = Deno.openSync(path, { write: true, create: true, truncate: true });
+  /** A writer of `path` with the header row of the kinds' columns waiting; see `open()`. */
+  constructor(path: string, options: EventsCsvWriterOptions = {}) {
+    const kinds = options.kinds ?? EVENT_KINDS;
+    this.path = path;
     this.#row = kinds === EVENT_KINDS ? defaultRow : csvRowFormatter(kinds);
+    this.#onError = options.onError;
+    this.#flushMs = options.flushMs ?? 1000;
     this.#push(kinds.csvColumns.join(","));
   }
 
-  /** Rows written so far, not counting the header. */
+  /**
+   * Creates (or truncates) the file and writes what waits.
+   *
+   * @throws {FaultlineError} when the file cannot be opened.
+   */
+  open(): void {
+    try {
+      this.#file = Deno.openSync(this.path, { write: true, create: true, truncate: true });
+    } catch (e) {
+      throw new FaultlineError(
+        `Cannot write the events CSV to ${escapeText(this.path)}: ${ioReason(e)}; ` +
+          `check the directory exists and is writable`,
+      );
+    }
+    const timer = setInterval(() => this.flush(), this.#flushMs);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+    this.flush();
+  }
+
+  /** Rows given so far, not counting the header. */
   get rows(): number {
     return this.#rows;
+  }
+
+  /** The error that stopped the writing, if one did. */
+  get error(): FaultlineError | null {
+    return this.#error;
   }
 
   /** Appends one event's row. */
   write(event: FaultlineEvent | EventBase): void {
     this.#rows++;
+    if (this.#error !== null) return;
     this.#push(this.#row(event));
   }
 
   #push(row: string): void {
     this.#pending.push(row);
     this.#pendingBytes += row.length + 1;
-    if (this.#pendingBytes >= FLUSH_BYTES) this.flush();
+    if (this.#pendingBytes >= FLUSH_BYTES && this.#file !== null) this.flush();
   }
 
-  /** Writes every pending row to the file. */
+  /** Writes every waiting row to the file (once it is open). */
   flush(): void {
-    if (this.#pending.length === 0) return;
+    if (this.#file === null || this.#error !== null || this.#pending.length === 0) return;
     const bytes = this.#encoder.encode(this.#pending.join("\n") + "\n");
+    const rows = this.#pending.length;
     this.#pending = [];
     this.#pendingBytes = 0;
-    let off = 0;
-    while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+    try {
+      let off = 0;
+      while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+      this.#written += rows;
+    } catch (e) {
+      this.#error = new FaultlineError(
+        `Cannot write the events CSV to ${escapeText(this.path)}: ${ioReason(e)}; ` +
+          `it stops after ${Math.max(0, this.#written - 1)} rows while tracing goes on`,
+      );
+      clearInterval(this.#timer);
+      this.#onError?.(this.#error);
+    }
   }
 
-  /** Flushes and closes the file. */
+  /** Writes the tail and closes the file. Safe to call twice. */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
     this.flush();
-    this.#file.close();
+    try {
+      this.#file?.close();
+    } catch { /* closed */ }
   }
 }

@@ -5,6 +5,7 @@ import { decodeErrorCode, type FaultlineEvent } from "../events/faultline_event.
 Deno.test("EventsCsvWriter streams one row per event, every column in its place", () => {
   const path = Deno.makeTempFileSync({ suffix: ".csv" });
   const writer = new EventsCsvWriter(path);
+  writer.open();
   const events: FaultlineEvent[] = [
     {
       kind: "mmap",

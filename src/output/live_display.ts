@@ -121,6 +121,12 @@ export class LiveDisplay {
     this.redraw();
   }
 
+  /** Shows `message` (an output that failed while tracing goes on) on the third line. */
+  warn(message: string): void {
+    this.#state.warning = message;
+    this.redraw();
+  }
+
   /** Answers a key: q or Ctrl-C stop, space freezes, c toggles, h or ? shows the help. */
   key(key: string): void {
     const s = this.#state;

@@ -43,6 +43,8 @@ export interface LiveViewState {
   ringFill: number | null;
   /** Where a launched command's output goes while the view owns the screen. */
   commandOutput: string | null;
+  /** Something that went wrong while tracing goes on (an output that failed), or null. */
+  warning?: string | null;
   /** The histograms of everything so far, by report name. */
   cumulative: Record<string, HistogramReport>;
   /** The histograms of the last interval, by report name. */
@@ -308,7 +310,9 @@ export function renderLiveView(s: LiveViewState, columns: number, rows: number):
       (s.mode === "cumulative" ? "histograms: cumulative" : "histograms: last interval") +
         (s.frozen ? " · FROZEN (tracing goes on; space resumes)" : "") +
         " · q quit · space freeze · c cumulative/interval · h help" +
-        (s.commandOutput && s.lost > 0 ? ` · command output: ${escapeText(s.commandOutput)}` : ""),
+        (s.commandOutput && (s.lost > 0 || s.warning)
+          ? ` · command output: ${escapeText(s.commandOutput)}`
+          : ""),
       columns,
     ),
     style: s.frozen ? "1" : undefined,
@@ -324,6 +328,8 @@ export function renderLiveView(s: LiveViewState, columns: number, rows: number):
       ),
       style: "1;31",
     });
+  } else if (s.warning) {
+    lines.push({ text: fit(escapeText(s.warning), columns), style: "1;33" });
   } else if (s.commandOutput) {
     lines.push({ text: fit(`command output: ${escapeText(s.commandOutput)}`, columns) });
   } else lines.push({ text: "" });

@@ -98,5 +98,6 @@ Deno.test("The histograms show the mode the header names; help replaces them", (
 Deno.test("A process name with control characters is drawn escaped", () => {
   const lines = renderLiveView(state({ target: { pid: 9, name: "x\x1b]0;t\x07y" } }), 120, 40);
   assert.match(lines[0]!.text, /pid 9 \(x\\e\]0;t\\x07y\)/);
+  // deno-lint-ignore no-control-regex
   assert.ok(lines.every((l) => !/[\x00-\x08\x0b-\x1f\x7f]/.test(l.text)));
 });

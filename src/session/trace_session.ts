@@ -13,7 +13,9 @@ import type { Capture, Engine } from "../capture/engine.ts";
 import { FaultlineError, usageError } from "../common/faultline_error.ts";
 import { EVENT_KINDS, type EventKindTable } from "../events/event_kinds.ts";
 import type { FaultlineEvent } from "../events/faultline_event.ts";
+import { escapeText } from "../common/escape_text.ts";
 import { EventsCsvWriter } from "../output/events_csv_writer.ts";
+import { OutputFile } from "../output/output_file.ts";
 import { LaunchedCommand } from "./launched_command.ts";
 import { isAlive } from "./process_state.ts";
 
@@ -50,6 +52,15 @@ export interface TraceOptions {
    * /dev/null; by default it keeps faultline's.
    */
   commandOutput?: string;
+  /** Told what faultline decided for the user (a thread id traced as its process...). */
+  onNotice?: (message: string) => void;
+  /** Told when an output fails while tracing (the events CSV on a full disk); tracing goes on. */
+  onOutputError?: (error: FaultlineError) => void;
+  /**
+   * Aborting it after `signal` (a second Ctrl-C) kills a command that has not exited after
+   * its stop signal.
+   */
+  forceStop?: AbortSignal;
   /** Called once the probes are attached (and, for a command, just before it runs). */
   onAttached?: (pid: number) => void;
   /** Aborting stops the trace the way the target exiting does: probes detached, report whole. */
@@ -95,12 +106,15 @@ export function checkPid(pid: number, shown: string = String(pid)): void {
  * ```
  */
 export function checkDuration(seconds: number, shown: string = String(seconds)): void {
-  if (!(seconds > 0 && Number.isFinite(seconds))) {
+  if (!(seconds > 0 && seconds <= MAX_DURATION_SECONDS)) {
     throw usageError(
-      `Cannot trace for ${shown} seconds: --duration takes a positive number`,
+      `Cannot trace for ${shown} seconds: --duration takes a positive number of seconds up to ${MAX_DURATION_SECONDS} (a year)`,
     );
   }
 }
+
+/** The longest --duration: a year. */
+export const MAX_DURATION_SECONDS = 366 * 24 * 3600;
 
 /**
  * Throws a usage FaultlineError unless `seconds` is an interval length faultline takes: a
@@ -152,22 +166,16 @@ const MIN_INTERVAL_SECONDS = 0.1;
  * ```
  */
 export async function trace(options: TraceOptions): Promise<Report> {
-  const { pid, command, engine } = options;
-  if ((pid === undefined) === (command === undefined)) {
+  const { command, engine } = options;
+  if ((options.pid === undefined) === (command === undefined)) {
     throw usageError("Cannot trace: give either a pid (--pid PID) or a command (-- CMD ARGS...)");
   }
   const duration = options.durationSeconds;
   if (duration !== undefined) checkDuration(duration);
   const intervalSeconds = options.intervalSeconds ?? 1;
   checkInterval(intervalSeconds);
-  if (pid !== undefined) {
-    checkPid(pid);
-    if (!isAlive(pid)) {
-      throw new FaultlineError(
-        `Cannot trace pid ${pid}: no such process; check it with ps -p ${pid}`,
-      );
-    }
-  }
+  const pid = options.pid === undefined ? undefined : processOf(options.pid, options.onNotice);
+  if (options.eventsCsv !== undefined) OutputFile.check(options.eventsCsv, "the events CSV");
   await engine.preflight();
 
   const launched = command !== undefined
@@ -178,11 +186,14 @@ export async function trace(options: TraceOptions): Promise<Report> {
   const aggregator = new Aggregator(kinds);
   // From the empty aggregation: an engine may deliver events as soon as it is attached.
   const timeline = new Timeline(aggregator);
-  let csv: EventsCsvWriter | null = null;
+  // Rows wait in memory until the probes are attached: a trace that fails to start leaves an
+  // existing file as it was.
+  const csv = options.eventsCsv === undefined
+    ? null
+    : new EventsCsvWriter(options.eventsCsv, { kinds, onError: options.onOutputError });
+  const onEvent = options.onEvent;
   let capture: Capture;
   try {
-    csv = options.eventsCsv !== undefined ? openCsv(options.eventsCsv, kinds) : null;
-    const onEvent = options.onEvent;
     capture = await engine.attach({ pid: targetPid, armOnExec: launched !== null }, {
       event(e) {
         aggregator.add(e);
@@ -196,8 +207,8 @@ export async function trace(options: TraceOptions): Promise<Report> {
       // With no one to see the event objects, engines may fold records straight in.
       folder: csv === null && onEvent === undefined ? aggregator : undefined,
     });
+    csv?.open();
   } catch (e) {
-    csv?.close();
     if (launched) {
       launched.kill("SIGKILL");
       await launched.exited;
@@ -220,34 +231,22 @@ export async function trace(options: TraceOptions): Promise<Report> {
       tickError ??= e;
     });
   };
-  options.onAttached?.(targetPid);
-  launched?.resume();
 
-  const cleanups: (() => void)[] = [];
-  const ticker = setInterval(tick, intervalSeconds * 1000);
-  cleanups.push(() => clearInterval(ticker));
-  const stopReason = await new Promise<string>((resolve, reject) => {
-    if (launched) launched.exited.then(() => resolve("target_exited"));
-    else {
-      const poll = setInterval(() => {
-        if (!isAlive(targetPid)) resolve("target_exited");
-      }, PID_POLL_MS);
-      cleanups.push(() => clearInterval(poll));
+  let stopReason: string;
+  try {
+    options.onAttached?.(targetPid);
+    launched?.resume();
+    stopReason = await waitForStop(options, launched, targetPid, capture, tick, intervalSeconds);
+  } catch (e) {
+    // Whatever went wrong, nothing is left behind: probes detached, the command ended.
+    await capture.stop().catch(() => {});
+    csv?.close();
+    if (launched) {
+      launched.kill("SIGKILL");
+      await launched.exited;
     }
-    if (duration !== undefined) {
-      const timer = setTimeout(() => resolve("duration"), duration * 1000);
-      cleanups.push(() => clearTimeout(timer));
-    }
-    const signal = options.signal;
-    if (signal) {
-      if (signal.aborted) resolve("signal");
-      const onAbort = () => resolve("signal");
-      signal.addEventListener("abort", onAbort);
-      cleanups.push(() => signal.removeEventListener("abort", onAbort));
-    }
-    // bpftrace ending by itself: a failure is an error, a clean exit (Ctrl-C reached it) a stop.
-    capture.ended.then(() => resolve("signal"), reject);
-  }).finally(() => cleanups.forEach((c) => c()));
+    throw e;
+  }
 
   const durationNs = sinceStart();
   await ticking.catch(() => {});
@@ -259,8 +258,10 @@ export async function trace(options: TraceOptions): Promise<Report> {
   let exitStatus: number | null = null;
   if (launched) {
     const stopWith = options.stopCommandWith === undefined ? "SIGTERM" : options.stopCommandWith;
-    if (stopReason !== "target_exited" && stopWith !== null) launched.kill(stopWith);
-    exitStatus = await launched.exited;
+    if (stopReason !== "target_exited" && stopWith !== null) {
+      launched.kill(stopWith);
+      exitStatus = await waitForCommand(launched, stopWith, options);
+    } else exitStatus = await launched.exited;
   }
   return {
     ...aggregator.report({
@@ -275,14 +276,139 @@ export async function trace(options: TraceOptions): Promise<Report> {
   };
 }
 
-function openCsv(path: string, kinds: EventKindTable): EventsCsvWriter {
-  try {
-    return new EventsCsvWriter(path, kinds);
-  } catch (e) {
+/**
+ * The process `pid` names: itself, or, for a thread's id, the process it belongs to (said
+ * through `onNotice`).
+ *
+ * @throws {FaultlineError} when there is no such process, or it is a kernel thread.
+ */
+function processOf(pid: number, onNotice?: (message: string) => void): number {
+  checkPid(pid);
+  const status = readStatus(pid);
+  if (status === null || !isAlive(pid)) {
     throw new FaultlineError(
-      `Cannot write events CSV to ${path}: ${
-        (e as Error).message
-      }; check the directory exists and is writable`,
+      `Cannot trace pid ${pid}: no such process; check it with ps -p ${pid}`,
     );
+  }
+  const name = escapeText(status.get("Name") ?? "?");
+  if (status.get("Kthread") === "1" || isKernelThread(pid)) {
+    throw new FaultlineError(
+      `Cannot trace pid ${pid} (${name}): it is a kernel thread, which has no user address ` +
+        `space to map or fault in; give the pid of a user process`,
+    );
+  }
+  const tgid = Number(status.get("Tgid"));
+  if (Number.isSafeInteger(tgid) && tgid > 0 && tgid !== pid) {
+    onNotice?.(
+      `faultline: ${pid} is a thread of process ${tgid} (${name}); tracing the whole process`,
+    );
+    return tgid;
+  }
+  return pid;
+}
+
+/** /proc/PID/status as a map of its fields, or null when the process is gone. */
+function readStatus(pid: number): Map<string, string> | null {
+  try {
+    // /proc/PID/status also answers for a thread id that is not a process (Tgid tells).
+    const text = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return new Map(
+      text.split("\n").map((l) => {
+        const colon = l.indexOf(":");
+        return [l.slice(0, colon), l.slice(colon + 1).trim()] as [string, string];
+      }),
+    );
+  } catch {
+    return null;
+  }
+}
+
+/** PF_KTHREAD in /proc/PID/stat's flags: kernels without the Kthread status field. */
+function isKernelThread(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const flags = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[6]);
+    return (flags & 0x00200000) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The longest timer setTimeout takes: longer durations are waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Waits for the trace to end; resolves why. Ticks the timeline every interval meanwhile. */
+function waitForStop(
+  options: TraceOptions,
+  launched: LaunchedCommand | null,
+  targetPid: number,
+  capture: Capture,
+  tick: () => void,
+  intervalSeconds: number,
+): Promise<string> {
+  const cleanups: (() => void)[] = [];
+  return new Promise<string>((resolve, reject) => {
+    const ticker = setInterval(tick, intervalSeconds * 1000);
+    cleanups.push(() => clearInterval(ticker));
+    if (launched) launched.exited.then(() => resolve("target_exited"));
+    else {
+      const poll = setInterval(() => {
+        if (!isAlive(targetPid)) resolve("target_exited");
+      }, PID_POLL_MS);
+      cleanups.push(() => clearInterval(poll));
+    }
+    const duration = options.durationSeconds;
+    if (duration !== undefined) {
+      // setTimeout fires at once past 2^31 ms: wait in steps toward a deadline.
+      const deadline = performance.now() + duration * 1000;
+      let timer: ReturnType<typeof setTimeout>;
+      const wait = () => {
+        const left = deadline - performance.now();
+        if (left <= 0) resolve("duration");
+        else timer = setTimeout(wait, Math.min(left, MAX_TIMER_MS));
+      };
+      wait();
+      cleanups.push(() => clearTimeout(timer));
+    }
+    const signal = options.signal;
+    if (signal) {
+      if (signal.aborted) resolve("signal");
+      const onAbort = () => resolve("signal");
+      signal.addEventListener("abort", onAbort);
+      cleanups.push(() => signal.removeEventListener("abort", onAbort));
+    }
+    // bpftrace ending by itself: a failure is an error, a clean exit (Ctrl-C reached it) a stop.
+    capture.ended.then(() => resolve("signal"), reject);
+  }).finally(() => cleanups.forEach((c) => c()));
+}
+
+/** How long a command may take to exit after its stop signal before faultline says so. */
+const COMMAND_GRACE_MS = 1000;
+
+/**
+ * Waits for a command sent `signal` to exit: after a second, says what it waits for; when
+ * `options.forceStop` aborts (a second Ctrl-C), kills it.
+ */
+async function waitForCommand(
+  launched: LaunchedCommand,
+  signal: Deno.Signal,
+  options: TraceOptions,
+): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const kill = () => launched.kill("SIGKILL");
+  const force = options.forceStop;
+  try {
+    timer = setTimeout(() => {
+      options.onNotice?.(
+        `faultline: waiting for the command (pid ${launched.pid}) to exit after ${signal}` +
+          (force ? "; Ctrl-C again kills it" : ""),
+      );
+    }, COMMAND_GRACE_MS);
+    if (force?.aborted) kill();
+    force?.addEventListener("abort", kill);
+    return await launched.exited;
+  } finally {
+    clearTimeout(timer);
+    force?.removeEventListener("abort", kill);
   }
 }

@@ -46,6 +46,7 @@ export class BpftraceCapture implements Capture {
   readonly #pid: number;
   readonly #barrierPath: string;
   readonly #barriersSeen = new Set<number>();
+  #window: boolean | null = null;
   #stderr = "";
   #ready!: () => void;
   readonly #readyPromise = new Promise<void>((r) => this.#ready = r);
@@ -63,6 +64,8 @@ export class BpftraceCapture implements Capture {
       String(options.pid),
       options.armOnExec ? "1" : "0",
       this.#barrierPath,
+      `${this.#barrierPath}-open`,
+      `${this.#barrierPath}-close`,
     ];
     // setsid: a Ctrl-C at the terminal reaches faultline, not bpftrace, which faultline stops
     // only once its buffers are drained. setpriv: the kernel sends bpftrace SIGTERM if
@@ -109,6 +112,7 @@ export class BpftraceCapture implements Capture {
         else if (parsed.type === "lost") sink.lost(parsed.count);
         else if (parsed.type === "ready") this.#ready();
         else if (parsed.type === "barrier") this.#barriersSeen.add(parsed.cpu);
+        else if (parsed.type === "window") this.#window = parsed.open;
       }
     }
   }
@@ -144,7 +148,18 @@ export class BpftraceCapture implements Capture {
       timedOut,
     ]);
     clearTimeout(timer);
-    if (outcome === "ready") return;
+    if (outcome === "ready") {
+      // Every probe is attached: open the window, at one instant for all of them.
+      try {
+        await this.#setWindow(true);
+        return;
+      } catch (e) {
+        this.#stopping = true;
+        this.#kill("SIGKILL");
+        await this.ended.catch(() => {});
+        throw e;
+      }
+    }
     this.#stopping = true;
     this.#kill("SIGKILL");
     await this.ended.catch(() => {});
@@ -155,6 +170,24 @@ export class BpftraceCapture implements Capture {
         : `Cannot attach probes: bpftrace exited before attaching` +
           (this.#errorText() ? `: ${this.#errorText()}` : ""),
     );
+  }
+
+  /** Execs the window's open or close path and waits for bpftrace to say it is done. */
+  async #setWindow(open: boolean): Promise<void> {
+    if (!this.#running) return;
+    const path = `${this.#barrierPath}-${open ? "open" : "close"}`;
+    try {
+      await new Deno.Command(path, { stdin: "null", stdout: "null", stderr: "null" }).output();
+    } catch { /* the path does not exist: the execve that fails is the signal */ }
+    const deadline = performance.now() + BARRIER_TIMEOUT_MS;
+    while (this.#running && this.#window !== open) {
+      if (performance.now() > deadline) {
+        throw new FaultlineError(
+          `Cannot ${open ? "open" : "close"} bpftrace's tracing window: its W line never came`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
   }
 
   /**
@@ -193,6 +226,8 @@ export class BpftraceCapture implements Capture {
     this.#stopped ??= (async () => {
       let drainError: unknown = null;
       try {
+        // Close the window before anything goes, so no kind is counted longer than another.
+        await this.#setWindow(false);
         await this.drain();
       } catch (e) {
         drainError = e;

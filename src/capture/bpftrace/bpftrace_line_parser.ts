@@ -15,6 +15,7 @@ export type BpftraceLine =
   | { type: "ready" }
   | { type: "exec"; tid: number; timestampNs: number }
   | { type: "barrier"; cpu: number }
+  | { type: "window"; open: boolean }
   | { type: "other"; text: string };
 
 const LOST = /^Lost (\d+) events$/;
@@ -58,6 +59,8 @@ export function parseBpftraceLine(
       return { type: "exec", tid: Number(f[1]), timestampNs: Number(f[2]) };
     case "S":
       return { type: "barrier", cpu: Number(f[1]) };
+    case "W":
+      return { type: "window", open: f[1] === "1" };
   }
   const lost = LOST.exec(line);
   if (lost) return { type: "lost", count: Number(lost[1]) };

@@ -173,6 +173,17 @@ export class BpfObject {
     return values.reduce((s, v) => s + Number(v), 0);
   }
 
+  /**
+   * Writes the whole value of a global-data map (a `SEC(".data.NAME")` variable's map, which
+   * holds one value at key 0) while the programs run.
+   */
+  writeGlobal(mapName: string, bytes: Uint8Array<ArrayBuffer>): void {
+    const key = new Uint32Array([0]);
+    if (this.#lib.bpf.bpf_map_update_elem(this.mapFd(mapName), key, bytes, 0n) !== 0) {
+      throw failure(this.#lib, `Cannot write map "${mapName}"`);
+    }
+  }
+
   /** Destroys every link: no program runs after this returns. Safe to call twice. */
   detach(): void {
     this.#lib.beginLog();

@@ -61,6 +61,8 @@ export class RingbufCapture implements Capture {
         else sink.lost(1);
       };
     }
+    // Every program is attached: open the window, at one instant for all of them.
+    this.#setWindow(true);
     this.#loop = this.#poll(options.pollMs, options.lostPollMs);
     // The loop only ends by stop(), or by failing: a failure must stop the capture too.
     this.ended = this.#loop.then(
@@ -70,6 +72,11 @@ export class RingbufCapture implements Capture {
         throw e;
       },
     );
+  }
+
+  /** Opens or closes the tracing window (the probes' `enabled`), for every program at once. */
+  #setWindow(open: boolean): void {
+    this.#obj.writeGlobal(".data.window", new Uint8Array(new Uint32Array([open ? 1 : 0]).buffer));
   }
 
   async #poll(pollMs: number, lostPollMs: number): Promise<void> {
@@ -114,6 +121,8 @@ export class RingbufCapture implements Capture {
     this.#stopped = (async () => {
       await this.#loop.catch(() => {});
       try {
+        // Close the window before any program goes, so no kind is counted longer than another.
+        this.#setWindow(false);
         this.#obj.detach();
         // A program already running when its link went may still be committing a record.
         const deadline = performance.now() + 1000;
