@@ -38,6 +38,11 @@ if [ ! -x node_modules/.bin/deno ] || ! node_modules/.bin/deno --version >/dev/n
   npm ci --no-audit --no-fund --loglevel=error
 fi
 deno=node_modules/.bin/deno
+# `deno` on PATH (root only), so the README's commands work as written.
+if ! command -v deno >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  ln -sf "$PWD/$deno" /usr/local/bin/deno
+  log "linked /usr/local/bin/deno to $deno"
+fi
 # npm: dependencies, checked against deno.lock.
 "$deno" cache --frozen --quiet mod.ts trace.ts
 

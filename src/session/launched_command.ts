@@ -9,6 +9,7 @@ import { constants } from "node:os";
 import { escapeText } from "../common/escape_text.ts";
 import { FaultlineError } from "../common/faultline_error.ts";
 import { findExecutable } from "../common/find_executable.ts";
+import { execProblem } from "./exec_check.ts";
 import { processState } from "./process_state.ts";
 
 /**
@@ -71,17 +72,27 @@ export class LaunchedCommand {
     if (program === undefined || program === "") {
       throw new FaultlineError("Cannot start the command: it is empty; give one after --");
     }
-    if (findExecutable(program) === null) {
+    const path = findExecutable(program);
+    if (path === null) {
       throw new FaultlineError(
         `Cannot start command "${escapeText(program)}": ${
           program.includes("/") ? "no executable file at that path" : "not found on PATH"
         }; check its spelling and that it is installed and executable`,
       );
     }
-    const child = new Deno.Command("/bin/sh", {
-      args: options.output === undefined
-        ? ["-c", LAUNCHER, "faultline", ...argv]
-        : ["-c", LAUNCHER_TO_FILE, "faultline", options.output, ...argv],
+    const problem = execProblem(path);
+    if (problem !== null) {
+      throw new FaultlineError(`Cannot start command "${escapeText(program)}": ${problem}`);
+    }
+    const launcher = options.output === undefined
+      ? ["/bin/sh", "-c", LAUNCHER, "faultline", ...argv]
+      : ["/bin/sh", "-c", LAUNCHER_TO_FILE, "faultline", options.output, ...argv];
+    // The kernel kills the launcher, stopped or not, and the command it becomes (the setting
+    // survives exec), if faultline dies: nothing it launched outlives it, even after SIGKILL.
+    const setpriv = findExecutable("setpriv");
+    const argv0 = setpriv ?? launcher[0]!;
+    const child = new Deno.Command(argv0, {
+      args: setpriv ? ["--pdeathsig", "SIGKILL", "--", ...launcher] : launcher.slice(1),
       stdin: "inherit",
       stdout: "inherit",
       stderr: "inherit",

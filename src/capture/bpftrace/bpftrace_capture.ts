@@ -113,6 +113,8 @@ export class BpftraceCapture implements Capture {
         else if (parsed.type === "ready") this.#ready();
         else if (parsed.type === "barrier") this.#barriersSeen.add(parsed.cpu);
         else if (parsed.type === "window") this.#window = parsed.open;
+        // A line the contract does not allow stood for an event that cannot be read: lost.
+        else if (parsed.type === "bad") sink.lost(1);
       }
     }
   }

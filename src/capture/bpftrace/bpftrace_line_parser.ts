@@ -16,14 +16,19 @@ export type BpftraceLine =
   | { type: "exec"; tid: number; timestampNs: number }
   | { type: "barrier"; cpu: number }
   | { type: "window"; open: boolean }
+  | { type: "bad"; text: string }
   | { type: "other"; text: string };
 
 const LOST = /^Lost (\d+) events$/;
+/** What bpftrace itself prints on stdout around the script's lines. */
+const BPFTRACE_OWN = /^(Attaching \d+ probes?\.\.\.|)$/;
+const INTEGER = /^-?\d+$/;
 
 /**
  * Parses one line (without its newline) of `probes/faultline.bt` output for process `pid`.
- * Lines the script does not print (bpftrace's "Attaching N probes...") and event lines with
- * the wrong number of fields come back as "other".
+ * bpftrace's own "Attaching N probes..." (and empty lines) come back as "other"; any other
+ * line the contract does not allow (an event line cut short, a field that is not a number,
+ * text from nowhere) comes back as "bad", for the engine to count, never to drop silently.
  *
  * @example Usage
  * ```ts
@@ -43,26 +48,32 @@ export function parseBpftraceLine(
   const f = line.split(" ");
   const tag = f[0]!;
   const event = kinds.lineTag(tag);
+  const numbers = (n: number) => f.length === n && f.every((x, i) => i === 0 || INTEGER.test(x));
   if (event !== undefined) {
     const format = event.definition.line!;
-    if (f.length === format.fields) {
-      try {
-        return { type: "event", event: format.parse(f, event.kind, pid) as FaultlineEvent };
-      } catch { /* a field that is not a number (BigInt threw): not one of the script's lines */ }
+    if (numbers(format.fields)) {
+      return { type: "event", event: format.parse(f, event.kind, pid) as FaultlineEvent };
     }
-    return { type: "other", text: line };
+    return { type: "bad", text: line };
   }
   switch (tag) {
     case "R":
-      return { type: "ready" };
+      if (numbers(2)) return { type: "ready" };
+      break;
     case "X":
-      return { type: "exec", tid: Number(f[1]), timestampNs: Number(f[2]) };
+      if (numbers(3)) return { type: "exec", tid: Number(f[1]), timestampNs: Number(f[2]) };
+      break;
     case "S":
-      return { type: "barrier", cpu: Number(f[1]) };
+      if (numbers(2)) return { type: "barrier", cpu: Number(f[1]) };
+      break;
     case "W":
-      return { type: "window", open: f[1] === "1" };
+      if (f.length === 2 && (f[1] === "0" || f[1] === "1")) {
+        return { type: "window", open: f[1] === "1" };
+      }
+      break;
   }
   const lost = LOST.exec(line);
   if (lost) return { type: "lost", count: Number(lost[1]) };
-  return { type: "other", text: line };
+  if (BPFTRACE_OWN.test(line)) return { type: "other", text: line };
+  return { type: "bad", text: line };
 }

@@ -83,6 +83,74 @@ Deno.test("parseBpftraceLine() reads bpftrace's lost-events lines and the script
     type: "other",
     text: "Attaching 13 probes...",
   });
-  // A truncated event line is not mistaken for an event.
-  assert.equal(parseBpftraceLine("m 1 2 3", 1).type, "other");
+  // A truncated event line is not mistaken for an event, nor dropped: it is bad.
+  assert.equal(parseBpftraceLine("m 1 2 3", 1).type, "bad");
+  assert.deepEqual(parseBpftraceLine("W 1", 1), { type: "window", open: true });
+  assert.deepEqual(parseBpftraceLine("W 0", 1), { type: "window", open: false });
+});
+
+/** A small deterministic generator, so a failure replays. */
+function random(seed: number): () => number {
+  return () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+const VALID = [
+  "m 3037 400650741200 4241 0 8192 3 34 -1 0 139967594426368",
+  "m 5 10 7 0 0 3 34 -1 0 -22",
+  "u 9 100 3000 140000000000000 5918720 0",
+  "U 7 50 1 2 20",
+  "K 7 50 93881226916968 18446744071586665370 2",
+  "n 7 1000 900",
+  "j 7 1000 0",
+  "R 42",
+  "X 42 77",
+  "S 1",
+  "W 1",
+  "Lost 12 events",
+];
+
+Deno.test("parseBpftraceLine() survives random and cut lines, counting every bad one", () => {
+  const next = random(12345);
+  const alphabet = "mujnUKRXSW Lost0123456789-ab\x00\t\xff~é";
+  let bad = 0;
+  let events = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < 50_000; i++) {
+    const base = VALID[Math.floor(next() * VALID.length)]!;
+    let line: string;
+    switch (i % 4) {
+      case 0: // random text
+        line = Array.from(
+          { length: Math.floor(next() * 40) },
+          () => alphabet[Math.floor(next() * alphabet.length)],
+        ).join("");
+        break;
+      case 1: // a valid line cut short
+        line = base.slice(0, Math.floor(next() * base.length));
+        break;
+      case 2: { // one field replaced by junk
+        const f = base.split(" ");
+        f[1 + Math.floor(next() * (f.length - 1))] = ["x", "", "1.5", "0x10", "1e3", "--"][i % 6]!;
+        line = f.join(" ");
+        break;
+      }
+      default:
+        line = base;
+    }
+    const r = parseBpftraceLine(line, 7);
+    if (r.type === "bad") bad++;
+    if (r.type === "event") {
+      events++;
+      // An event only ever comes from a line with every field an integer.
+      assert.ok(line.split(" ").slice(1).every((x) => /^-?\d+$/.test(x)), line);
+      for (const v of Object.values(r.event)) {
+        assert.ok(typeof v !== "number" || Number.isFinite(v), `${line}: ${v}`);
+      }
+    }
+    if (r.type === "other") assert.match(line, /^(Attaching \d+ probes?\.\.\.|)$/, line);
+    if (i % 4 === 3) assert.notEqual(r.type, "bad", `a valid line: ${line}`);
+  }
+  assert.ok(bad > 20_000, `${bad} bad lines counted`);
+  assert.ok(events > 5_000);
+  assert.ok(performance.now() - t0 < 10_000, "no line makes it hang");
 });
