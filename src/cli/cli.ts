@@ -132,9 +132,7 @@ export function parseCli(argv: string[]): CliOptions {
     const before = seen.get(t.name);
     if (before !== undefined) {
       throw usageError(
-        `Flag --${t.name} was given twice ("${escapeText(before)}" and "${
-          escapeText(t.value)
-        }"); give it once`,
+        `Flag --${t.name} was given twice ("${before}" and "${t.value}"); give it once`,
       );
     }
     seen.set(t.name, t.value);
@@ -146,9 +144,7 @@ export function parseCli(argv: string[]): CliOptions {
   );
   if (stray && stray.kind === "positional") {
     throw usageError(
-      `Unexpected argument "${
-        escapeText(stray.value)
-      }"; put the command to trace after --, as in trace.ts -- ${escapeText(stray.value)}`,
+      `Unexpected argument "${stray.value}"; put the command to trace after --, as in trace.ts -- ${stray.value}`,
     );
   }
   const options: CliOptions = {
@@ -169,7 +165,7 @@ export function parseCli(argv: string[]): CliOptions {
   if (terminator) options.command = argv.slice(terminator.index + 1);
   if (values.pid !== undefined) {
     options.pid = integer(values.pid);
-    checkPid(options.pid, `"${escapeText(values.pid)}"`);
+    checkPid(options.pid, `"${values.pid}"`);
   }
   if (options.pid !== undefined && options.command !== undefined) {
     throw usageError("Cannot trace both --pid and a command; give one of them");
@@ -182,18 +178,16 @@ export function parseCli(argv: string[]): CliOptions {
   }
   if (values.duration !== undefined) {
     options.durationSeconds = decimal(values.duration);
-    checkDuration(options.durationSeconds, `"${escapeText(values.duration)}"`);
+    checkDuration(options.durationSeconds, `"${values.duration}"`);
   }
   if (values.interval !== undefined) {
     options.intervalSeconds = decimal(values.interval);
-    checkInterval(options.intervalSeconds, `"${escapeText(values.interval)}"`);
+    checkInterval(options.intervalSeconds, `"${values.interval}"`);
   }
   if (values.engine !== undefined) {
     if (!(ENGINE_NAMES as readonly string[]).includes(values.engine)) {
       throw usageError(
-        `Unknown engine "${escapeText(values.engine)}"; --engine takes ${
-          ENGINE_NAMES.join(" or ")
-        }`,
+        `Unknown engine "${values.engine}"; --engine takes ${ENGINE_NAMES.join(" or ")}`,
       );
     }
     options.engine = values.engine as EngineName;
@@ -206,7 +200,7 @@ export function parseCli(argv: string[]): CliOptions {
       );
     }
     options.ringSize = integer(ring);
-    checkRingSize(options.ringSize, `"${escapeText(ring)}"`);
+    checkRingSize(options.ringSize, `"${ring}"`);
   }
   return options;
 }
@@ -257,31 +251,47 @@ function flagError(argv: string[], e: unknown): FaultlineError {
     const unknown = options.find((t) => !(t.name in OPTIONS));
     if (unknown) {
       return usageError(
-        `Unknown flag ${escapeText(unknown.rawName)}; run trace.ts --help for the flags`,
+        `Unknown flag ${unknown.rawName}; run trace.ts --help for the flags`,
       );
     }
   }
   if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
     const flag = options.find((t) => {
       const spec = OPTIONS[t.name as keyof typeof OPTIONS];
-      return spec !== undefined && (spec.type === "string") !== (t.value !== undefined);
+      if (spec === undefined) return false;
+      if (spec.type !== "string") return t.value !== undefined;
+      // Without strictness a string flag takes the next argument even when it starts with -.
+      return t.value === undefined || (!t.inlineValue && t.value.startsWith("-"));
     });
     if (flag) {
       const long = `--${flag.name}`;
       if (OPTIONS[flag.name as keyof typeof OPTIONS].type !== "string") {
         return usageError(`Flag ${long} takes no value; run trace.ts --help`);
       }
-      const next = argv[flag.index + 1];
+      const next = flag.value ?? argv[flag.index + 1];
       if (next !== undefined && next.startsWith("-") && next !== "--") {
         return usageError(
-          `Flag ${long} needs a value, and "${escapeText(next)}" looks like a flag; ` +
-            `write ${long}=${escapeText(next)} to give it as the value`,
+          `Flag ${long} needs a value, and "${next}" looks like a flag; ` +
+            `write ${long}=${next} to give it as the value`,
         );
       }
       return usageError(`Flag ${long} needs a value; run trace.ts --help`);
     }
   }
   return usageError(`${(e as Error).message.replace(/\.$/, "")}; run trace.ts --help`);
+}
+
+/** The sentence for running without Deno's permissions. */
+const PERMISSIONS_MESSAGE =
+  "Cannot run without Deno's permissions: it reads /proc, loads libbpf and runs bpftrace; " +
+  "run it as deno run -A trace.ts";
+
+/** Throws the permissions sentence unless every permission faultline uses is granted. */
+function requirePermissions(): void {
+  const names = ["read", "write", "run", "ffi", "env", "sys"] as const;
+  if (names.some((name) => Deno.permissions.querySync({ name }).state !== "granted")) {
+    throw new FaultlineError(PERMISSIONS_MESSAGE);
+  }
 }
 
 /** Whether `e` is Deno refusing an operation for want of a permission flag. */
@@ -306,7 +316,7 @@ function checkOutputs(cli: CliOptions): Map<string, OutputFile> {
     const other = byPath.get(real);
     if (other !== undefined && !real.startsWith("/dev/")) {
       throw usageError(
-        `Cannot write ${other} and ${flag} to the same file ${escapeText(path)}; give each its own`,
+        `Cannot write ${other} and ${flag} to the same file ${path}; give each its own`,
       );
     }
     byPath.set(real, flag);
@@ -355,6 +365,7 @@ export async function main(argv: string[]): Promise<number> {
   let closeView = () => {};
   try {
     const cli = parseCli(argv);
+    if (!cli.help && !cli.version) requirePermissions();
     if (cli.help) {
       out.print(HELP, false);
       return 0;
@@ -416,7 +427,7 @@ export async function main(argv: string[]): Promise<number> {
       onOutputError: (error) => {
         failures.push(error.message);
         if (display) (display as LiveDisplay).warn(error.message);
-        else out.print(`faultline: ${error.message}`, true);
+        else out.print(`faultline: ${escapeText(error.message)}`, true);
       },
       onLost: (total) => {
         if (live) return; // the view shows it
@@ -469,7 +480,7 @@ export async function main(argv: string[]): Promise<number> {
       } catch (e) {
         if (!(e instanceof FaultlineError)) throw e;
         failures.push(e.message);
-        out.print(`faultline: ${e.message}`, true);
+        out.print(`faultline: ${escapeText(e.message)}`, true);
       }
     }
     if (cli.eventsCsv !== undefined && !failures.some((f) => f.includes("the events CSV"))) {
@@ -491,11 +502,7 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode;
     }
     if (isPermissionError(e)) {
-      out.print(
-        "faultline: Cannot run without Deno's permissions: it reads /proc, loads libbpf and " +
-          "runs bpftrace; run it as deno run -A trace.ts",
-        true,
-      );
+      out.print(`faultline: ${PERMISSIONS_MESSAGE}`, true);
       return EXIT_RUNTIME;
     }
     out.print(`faultline: unexpected error: ${(e as Error).stack ?? e}`, true);

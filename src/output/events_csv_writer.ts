@@ -5,7 +5,6 @@
  * @module
  */
 
-import { escapeText } from "../common/escape_text.ts";
 import { FaultlineError } from "../common/faultline_error.ts";
 import { EVENT_KINDS, type EventKindTable } from "../events/event_kinds.ts";
 import { ioReason } from "./output_file.ts";
@@ -173,7 +172,7 @@ export class EventsCsvWriter {
       this.#file = Deno.openSync(this.path, { write: true, create: true, truncate: true });
     } catch (e) {
       throw new FaultlineError(
-        `Cannot write the events CSV to ${escapeText(this.path)}: ${ioReason(e)}; ` +
+        `Cannot write the events CSV to ${this.path}: ${ioReason(e)}; ` +
           `check the directory exists and is writable`,
       );
     }
@@ -219,7 +218,7 @@ export class EventsCsvWriter {
       this.#written += rows;
     } catch (e) {
       this.#error = new FaultlineError(
-        `Cannot write the events CSV to ${escapeText(this.path)}: ${ioReason(e)}; ` +
+        `Cannot write the events CSV to ${this.path}: ${ioReason(e)}; ` +
           `it stops after ${Math.max(0, this.#written - 1)} rows while tracing goes on`,
       );
       clearInterval(this.#timer);

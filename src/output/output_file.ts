@@ -8,7 +8,6 @@
  * @module
  */
 
-import { escapeText } from "../common/escape_text.ts";
 import { FaultlineError } from "../common/faultline_error.ts";
 
 /** The directory of `path` and its last component. */
@@ -30,11 +29,18 @@ export function ioReason(e: unknown): string {
  * What `path` resolves to, links followed, for telling two outputs apart: the real path when
  * it exists, else its directory's real path joined with its name.
  */
-export function resolvedPath(path: string): string {
+export function resolvedPath(path: string, depth = 0): string {
   try {
     return Deno.realPathSync(path);
   } catch {
     const [dir, name] = splitPath(path);
+    // A link to a file not made yet: where it points is where the file will be.
+    try {
+      if (depth < 40 && Deno.lstatSync(path).isSymlink) {
+        const target = Deno.readLinkSync(path);
+        return resolvedPath(target.startsWith("/") ? target : `${dir}/${target}`, depth + 1);
+      }
+    } catch { /* not there at all */ }
     try {
       return `${Deno.realPathSync(dir)}/${name}`;
     } catch {
@@ -67,9 +73,7 @@ export class OutputFile {
   static check(path: string, what: string): OutputFile {
     const fail = (reason: string) =>
       new FaultlineError(
-        `Cannot write ${what} to ${
-          escapeText(path)
-        }: ${reason}; check the directory exists and is writable`,
+        `Cannot write ${what} to ${path}: ${reason}; check the directory exists and is writable`,
       );
     let info: Deno.FileInfo | null = null;
     try {
@@ -143,7 +147,7 @@ export class OutputFile {
 
   #error(e: unknown): FaultlineError {
     return new FaultlineError(
-      `Cannot write ${this.what} to ${escapeText(this.path)}: ${ioReason(e)}`,
+      `Cannot write ${this.what} to ${this.path}: ${ioReason(e)}`,
     );
   }
 }

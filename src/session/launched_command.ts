@@ -6,7 +6,6 @@
  */
 
 import { constants } from "node:os";
-import { escapeText } from "../common/escape_text.ts";
 import { FaultlineError } from "../common/faultline_error.ts";
 import { findExecutable } from "../common/find_executable.ts";
 import { execProblem } from "./exec_check.ts";
@@ -75,14 +74,14 @@ export class LaunchedCommand {
     const path = findExecutable(program);
     if (path === null) {
       throw new FaultlineError(
-        `Cannot start command "${escapeText(program)}": ${
+        `Cannot start command "${program}": ${
           program.includes("/") ? "no executable file at that path" : "not found on PATH"
         }; check its spelling and that it is installed and executable`,
       );
     }
     const problem = execProblem(path);
     if (problem !== null) {
-      throw new FaultlineError(`Cannot start command "${escapeText(program)}": ${problem}`);
+      throw new FaultlineError(`Cannot start command "${program}": ${problem}`);
     }
     const launcher = options.output === undefined
       ? ["/bin/sh", "-c", LAUNCHER, "faultline", ...argv]
@@ -108,7 +107,7 @@ export class LaunchedCommand {
     launched.kill("SIGKILL");
     const status = await launched.exited;
     throw new FaultlineError(
-      `Cannot start command "${escapeText(program)}": its launcher exited (${status})`,
+      `Cannot start command "${program}": its launcher exited (${status})`,
     );
   }
 

@@ -290,7 +290,7 @@ function processOf(pid: number, onNotice?: (message: string) => void): number {
       `Cannot trace pid ${pid}: no such process; check it with ps -p ${pid}`,
     );
   }
-  const name = escapeText(status.get("Name") ?? "?");
+  const name = status.get("Name") ?? "?";
   if (status.get("Kthread") === "1" || isKernelThread(pid)) {
     throw new FaultlineError(
       `Cannot trace pid ${pid} (${name}): it is a kernel thread, which has no user address ` +
@@ -300,7 +300,9 @@ function processOf(pid: number, onNotice?: (message: string) => void): number {
   const tgid = Number(status.get("Tgid"));
   if (Number.isSafeInteger(tgid) && tgid > 0 && tgid !== pid) {
     onNotice?.(
-      `faultline: ${pid} is a thread of process ${tgid} (${name}); tracing the whole process`,
+      `faultline: ${pid} is a thread of process ${tgid} (${
+        escapeText(name)
+      }); tracing the whole process`,
     );
     return tgid;
   }
