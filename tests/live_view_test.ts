@@ -229,7 +229,12 @@ const ENDINGS = {
   "SIGTERM": { args: "", status: 0, stop: "signal" },
   "the target exiting": { args: "", status: 0, stop: "target_exited" },
   "--duration": { args: "--duration 1.5", status: 0, stop: "duration" },
-  "an error while tracing": { args: "--events-csv /dev/full", status: 1, stop: null },
+  "an error while tracing (bpftrace killed)": { args: "-e bpftrace", status: 1, stop: null },
+  "q after a full disk under the events CSV": {
+    args: "--events-csv /dev/full",
+    status: 1,
+    stop: "signal",
+  },
 } as const;
 
 for (const [ending, how] of Object.entries(ENDINGS)) {
@@ -241,6 +246,19 @@ for (const [ending, how] of Object.entries(ENDINGS)) {
       await pane.waitFor(/fault latency {2}n \d/);
       if (ending === "Ctrl-C") pane.keys("C-c");
       if (ending === "SIGTERM") Deno.kill(tracePid(pane), "SIGTERM");
+      if (how.stop === null) {
+        const bpftrace = new Deno.Command("pgrep", { args: ["-x", "bpftrace"] }).outputSync();
+        for (const p of new TextDecoder().decode(bpftrace.stdout).trim().split("\n")) {
+          Deno.kill(Number(p), "SIGKILL");
+        }
+      }
+      if (ending.includes("full disk")) {
+        // Said on the view's third line while tracing goes on; q then ends it.
+        await pane.waitFor(/^Cannot write the events CSV to \/dev\/full: No space left/m);
+        await sleep(600);
+        assert.match(pane.screen()[0]!, /^faultline │/, "still tracing");
+        pane.keys("q");
+      }
       assert.equal(await pane.waitForFile("exit"), `EXIT=${how.status}\n`, ending);
       await pane.waitForFile("stty.after");
       assert.equal(
@@ -251,7 +269,7 @@ for (const [ending, how] of Object.entries(ENDINGS)) {
       const screen = pane.screen().join("\n");
       assert.ok(!screen.includes("│"), `the view is gone:\n${screen}`);
       if (how.stop === null) {
-        assert.match(screen, /^faultline: .*No space left on device/m);
+        assert.match(screen, /^faultline: Cannot trace pid \d+: bpftrace exited with status/m);
       } else {
         const report: Report = JSON.parse(Deno.readTextFileSync(`${pane.dir}/r.json`));
         assert.equal(report.stop_reason, how.stop);

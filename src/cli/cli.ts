@@ -451,6 +451,8 @@ export async function main(argv: string[]): Promise<number> {
             commandOutput: commandOutput ?? null,
             onQuit: () => controller.abort(),
           });
+          // An output that failed before the view opened (the events CSV at its first write).
+          if (failures.length > 0) (display as LiveDisplay).warn(failures.at(-1)!);
         } else if (!cli.quiet) {
           out.print(
             `faultline: tracing pid ${pid} with ${engine.name}` +

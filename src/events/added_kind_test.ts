@@ -110,7 +110,7 @@ Deno.test("A kind declared in one definition is decoded, parsed, folded and writ
   assert.equal(EVENT_KINDS.decodeRecord(view, 0, 9), null, "unknown to the stock table");
   const parsed = parseBpftraceLine("Z 11 5000 1500 139637976731648 3", 9, kinds);
   assert.deepEqual(parsed, { type: "event", event: decoded });
-  assert.equal(parseBpftraceLine("Z 11 5000 1500 139637976731648 3", 9).type, "other");
+  assert.equal(parseBpftraceLine("Z 11 5000 1500 139637976731648 3", 9).type, "bad");
 
   const viaEvents = new Aggregator(kinds);
   viaEvents.add(decoded!);
