@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import type { Report } from "../mod.ts";
-import { isAlive } from "../src/session/process_state.ts";
+import { isAlive } from "../src/common/process_state.ts";
 import { findExecutable } from "../src/common/find_executable.ts";
 import { probeTest, repoPath } from "./_capability.ts";
 

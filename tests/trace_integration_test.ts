@@ -15,7 +15,7 @@ import {
   RingbufEngine,
   trace,
 } from "../mod.ts";
-import { isAlive } from "../src/session/process_state.ts";
+import { isAlive } from "../src/common/process_state.ts";
 import { probeTest, repoPath } from "./_capability.ts";
 
 const WORKLOAD = repoPath("build/mmap_touch");

@@ -24,6 +24,11 @@ import { DEFAULT_RING_SIZE } from "../capture/ringbuf/ringbuf_engine.ts";
 import { formatIntervalSnapshot } from "../output/interval_snapshot.ts";
 import { LiveDisplay } from "../output/live_display.ts";
 import { LiveTerminal } from "../output/live_terminal.ts";
+import { type ListenAddress, MetricsServer, parseListenAddress } from "../output/metrics_server.ts";
+import { type MetricsTarget, metricsText } from "../output/prometheus_metrics.ts";
+import { reportToHtml } from "../output/html_report.ts";
+import { Aggregator } from "../aggregate/aggregator.ts";
+import { processName } from "../common/process_state.ts";
 import { intervalsToCsv } from "../output/intervals_csv.ts";
 import { checkDuration, checkInterval, checkPid } from "../session/trace_session.ts";
 import { escapeText } from "../common/escape_text.ts";
@@ -56,6 +61,9 @@ Options:
                           bpftrace's interval probe); the JSON report's "intervals" and
                           --intervals-csv use it too (default 1; from 0.1)
       --intervals-csv FILE  write the intervals, one CSV row each
+      --html FILE         write the HTML report (one self-contained page: charts, heatmap, tables)
+      --metrics [HOST:]PORT  serve /metrics in the Prometheus text format while tracing
+                          (host 127.0.0.1 unless given)
       --live              a full-screen view, redrawn every interval: histograms, a fault-latency
                           heatmap, rates (keys: q quit, space freeze, c cumulative/interval,
                           h help); the default for --pid when stdout is a terminal. A command's
@@ -99,6 +107,10 @@ export interface CliOptions {
   intervalSeconds?: number;
   /** --intervals-csv. */
   intervalsCsv?: string;
+  /** --html. */
+  html?: string;
+  /** --metrics, read. */
+  metrics?: ListenAddress;
   /** --live (true), --no-live (false), or neither. */
   live?: boolean;
   /** --command-output. */
@@ -155,6 +167,7 @@ export function parseCli(argv: string[]): CliOptions {
     csv: values.csv,
     eventsCsv: values["events-csv"],
     intervalsCsv: values["intervals-csv"],
+    html: values.html,
     commandOutput: values["command-output"],
   };
   if (options.help || options.version) return options;
@@ -184,6 +197,7 @@ export function parseCli(argv: string[]): CliOptions {
     options.intervalSeconds = decimal(values.interval);
     checkInterval(options.intervalSeconds, `"${values.interval}"`);
   }
+  if (values.metrics !== undefined) options.metrics = parseListenAddress(values.metrics);
   if (values.engine !== undefined) {
     if (!(ENGINE_NAMES as readonly string[]).includes(values.engine)) {
       throw usageError(
@@ -225,6 +239,8 @@ const OPTIONS = {
   "events-csv": { type: "string" },
   interval: { type: "string", short: "i" },
   "intervals-csv": { type: "string" },
+  html: { type: "string" },
+  metrics: { type: "string" },
   live: { type: "boolean" },
   "no-live": { type: "boolean" },
   "command-output": { type: "string" },
@@ -294,6 +310,11 @@ function requirePermissions(): void {
   }
 }
 
+/** The last component of a path. */
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
 /** Whether `e` is Deno refusing an operation for want of a permission flag. */
 function isPermissionError(e: unknown): boolean {
   return e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied &&
@@ -306,6 +327,7 @@ function checkOutputs(cli: CliOptions): Map<string, OutputFile> {
     ["--json", cli.json, "the JSON report"],
     ["--csv", cli.csv, "the histogram CSV"],
     ["--intervals-csv", cli.intervalsCsv, "the intervals CSV"],
+    ["--html", cli.html, "the HTML report"],
     ["--events-csv", cli.eventsCsv, "the events CSV"],
     ["--command-output", cli.commandOutput, "the command's output"],
   ];
@@ -363,6 +385,7 @@ export async function main(argv: string[]): Promise<number> {
   const failures: string[] = [];
   // The view, once open, is closed (the terminal given back) before anything else is printed.
   let closeView = () => {};
+  let closeServer: () => Promise<void> | undefined = () => undefined;
   try {
     const cli = parseCli(argv);
     if (!cli.help && !cli.version) requirePermissions();
@@ -400,6 +423,16 @@ export async function main(argv: string[]): Promise<number> {
           true,
         ),
     });
+    // The metrics endpoint reads the aggregation as tracing goes on; it listens before
+    // tracing starts, so a taken port is said at once.
+    const aggregator = new Aggregator();
+    let metricsTarget: MetricsTarget | null = null;
+    const server = cli.metrics === undefined ? null : MetricsServer.start(
+      cli.metrics,
+      () => metricsTarget === null ? "" : metricsText(aggregator, metricsTarget),
+    );
+    closeServer = () => server?.close();
+    if (server && !cli.quiet) out.print(`faultline: serving metrics at ${server.url}`, true);
     let lostShownAt = -Infinity;
     let intervals = 0;
     let startedAt = new Date();
@@ -417,6 +450,7 @@ export async function main(argv: string[]): Promise<number> {
         ? (sample) => out.print(formatIntervalSnapshot(sample, ++intervals, startedAt), toStderr)
         : undefined,
       engine,
+      aggregator,
       eventsCsv: cli.eventsCsv,
       signal: controller.signal,
       forceStop: force.signal,
@@ -439,6 +473,10 @@ export async function main(argv: string[]): Promise<number> {
       },
       onAttached: (pid) => {
         startedAt = new Date();
+        metricsTarget = {
+          pid,
+          command: cli.command ? basename(cli.command[0]!) : processName(pid) ?? String(pid),
+        };
         if (live) {
           terminal = new LiveTerminal({
             onKey: (key) => (display as LiveDisplay | null)?.key(key),
@@ -472,6 +510,7 @@ export async function main(argv: string[]): Promise<number> {
       ["--json", () => JSON.stringify(report, null, 2) + "\n"],
       ["--csv", () => reportToCsv(report)],
       ["--intervals-csv", () => intervalsToCsv(report)],
+      ["--html", () => reportToHtml(report)],
     ];
     for (const [flag, text] of contents) {
       const file = files.get(flag);
@@ -511,6 +550,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT_RUNTIME;
   } finally {
     closeView();
+    await closeServer();
     for (const s of signals) {
       try {
         Deno.removeSignalListener(s, onSignal);

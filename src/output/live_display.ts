@@ -10,6 +10,7 @@ import type { Aggregator } from "../aggregate/aggregator.ts";
 import type { IntervalReport, IntervalSample } from "../aggregate/timeline.ts";
 import type { FrameLine, LiveViewState } from "./live_view.ts";
 import { renderLiveView } from "./live_view.ts";
+import { processName } from "../common/process_state.ts";
 
 /** Where frames go: a {@link LiveTerminal}, or a test's stand-in. */
 export interface LiveScreen {
@@ -35,15 +36,6 @@ export interface LiveDisplayOptions {
 
 /** Intervals kept for the sparklines and the heatmap: wider than any terminal. */
 const HISTORY = 512;
-
-/** The process's name from /proc (what `ps -o comm` shows), or null when it is gone. */
-function processName(pid: number): string | null {
-  try {
-    return Deno.readTextFileSync(`/proc/${pid}/comm`).replace(/\n$/, "");
-  } catch {
-    return null;
-  }
-}
 
 /**
  * The running live view.

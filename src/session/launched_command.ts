@@ -9,7 +9,7 @@ import { constants } from "node:os";
 import { FaultlineError } from "../common/faultline_error.ts";
 import { findExecutable } from "../common/find_executable.ts";
 import { execProblem } from "./exec_check.ts";
-import { processState } from "./process_state.ts";
+import { processState } from "../common/process_state.ts";
 
 /**
  * The launcher: `sh` stops itself, then execs the command. The script is fixed; the command and

@@ -17,7 +17,7 @@ import { escapeText } from "../common/escape_text.ts";
 import { EventsCsvWriter } from "../output/events_csv_writer.ts";
 import { OutputFile } from "../output/output_file.ts";
 import { LaunchedCommand } from "./launched_command.ts";
-import { isAlive } from "./process_state.ts";
+import { isAlive } from "../common/process_state.ts";
 
 /** Options for {@link trace}. Give exactly one of `pid` and `command`. */
 export interface TraceOptions {
@@ -34,6 +34,11 @@ export interface TraceOptions {
   engine: Engine;
   /** The kinds to aggregate and write; every kind faultline has by default. */
   kinds?: EventKindTable;
+  /**
+   * The aggregation to fold into (a new one of `kinds` by default): give your own to read it
+   * while tracing goes on, as the metrics endpoint does.
+   */
+  aggregator?: Aggregator;
   /** The length of one interval of the timeline, in seconds (at least 0.1); default 1. */
   intervalSeconds?: number;
   /**
@@ -183,7 +188,7 @@ export async function trace(options: TraceOptions): Promise<Report> {
     : null;
   const targetPid = launched?.pid ?? pid!;
   const kinds = options.kinds ?? EVENT_KINDS;
-  const aggregator = new Aggregator(kinds);
+  const aggregator = options.aggregator ?? new Aggregator(kinds);
   // From the empty aggregation: an engine may deliver events as soon as it is attached.
   const timeline = new Timeline(aggregator);
   // Rows wait in memory until the probes are attached: a trace that fails to start leaves an

@@ -22,3 +22,12 @@ export function isAlive(pid: number): boolean {
   const state = processState(pid);
   return state !== null && state !== "Z" && state !== "X";
 }
+
+/** A process's name as the kernel keeps it (/proc/PID/comm, at most 15 bytes), or null. */
+export function processName(pid: number): string | null {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/comm`).replace(/\n$/, "");
+  } catch {
+    return null;
+  }
+}
