@@ -13,11 +13,12 @@ log() { printf 'setup: %s\n' "$*" >&2; }
 # Debian packages: bpftrace (one engine), libbpf1 (the other), clang + libc6-dev + libbpf-dev
 # (build the workload and the BPF object), linux-perf and
 # strace (the kernel's own counters the tests compare against), tmux (a real terminal for the
-# live view's tests), nodejs + npm (to fetch
+# live view's tests), chromium (loads the HTML report headless in its tests), prometheus (a real
+# server and promtool for the metrics tests), nodejs + npm (to fetch
 # Deno from npm). util-linux (setpriv, taskset) is essential and always present.
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for pkg in bpftrace clang libc6-dev libbpf-dev bpftool linux-perf strace tmux libbpf1 ca-certificates; do
+for pkg in bpftrace clang libc6-dev libbpf-dev bpftool linux-perf strace tmux chromium prometheus libbpf1 ca-certificates; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
@@ -44,7 +45,7 @@ if ! command -v deno >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   log "linked /usr/local/bin/deno to $deno"
 fi
 # npm: dependencies, checked against deno.lock.
-"$deno" cache --frozen --quiet mod.ts trace.ts
+"$deno" cache --frozen --quiet mod.ts trace.ts html.ts
 
 # tracefs, where the tracepoints live.
 if [ ! -d /sys/kernel/tracing/events ]; then

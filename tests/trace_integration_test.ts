@@ -253,6 +253,11 @@ for (const name of ENGINE_NAMES) {
       assert.deepEqual(report.target.command, [WORKLOAD, "100", "4"]);
       assert.ok(report.duration_ns > 0);
       assert.ok(report.counts.mmap >= 100);
+      // The timeline is recorded whether or not anyone prints it (default interval 1 s).
+      assert.ok(report.intervals!.length >= 1);
+      for (const key of Object.keys(report.counts)) {
+        assert.equal(report.intervals!.reduce((s, i) => s + i.counts[key]!, 0), report.counts[key]);
+      }
       const csv = Deno.readTextFileSync(`${dir}/r.csv`).trimEnd().split("\n");
       assert.equal(csv[0], "histogram,low,high,count");
       const sizes = csv.filter((l) => l.startsWith("mmap_size_bytes,")).map((l) => l.split(","));

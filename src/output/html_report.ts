@@ -52,6 +52,7 @@ table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nu
 th, td { text-align: right; padding: 3px 8px; border-bottom: 1px solid var(--line);
   white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
+th, td { width: 25%; }
 .scroll { overflow-x: auto; }
 .lost { background: #fdecea; color: var(--bad); border: 1px solid #f5c2c0; font-weight: 600;
   border-radius: 8px; padding: 10px 14px; margin-bottom: 16px; }
@@ -142,7 +143,7 @@ function barChart(node, h) {
     width: chartWidth(node), height: 220, legend: { show: false },
     scales: { x: { time: false, range: [-0.5, Math.max(0.5, xs.length - 0.5)] } },
     axes: [
-      { values: (u, splits) => splits.map((s) => Number.isInteger(s) && labels[s] ? labels[s] : ""), size: 40 },
+      { values: (u, splits) => splits.map((s) => Number.isInteger(s) && labels[s] ? labels[s] : ""), size: 40, space: 84, incrs: [1, 2, 3, 4, 5, 10, 20] },
       { size: 60, values: (u, splits) => splits.map((s) => s >= 1000 ? (s / 1000) + "k" : s) },
     ],
     series: [{}, { label: "count", fill: "rgba(47,111,222,0.35)", stroke: "#2f6fde", paths: uPlot.paths.bars({ size: [0.8] }), points: { show: false } }],
@@ -153,9 +154,9 @@ function barChart(node, h) {
 const HISTOGRAMS = { fault_latency_ns: "Fault latency", mmap_latency_ns: "mmap latency", munmap_latency_ns: "munmap latency", mmap_size_bytes: "mmap size" };
 for (const [name, h] of Object.entries(report.histograms)) {
   const body = el("div", { className: "chart" });
-  const stats = h.count === 0 ? el("p", { className: "legend", textContent: "no events" }) : table(
-    ["count", "min", "avg", "p50", "p90", "p99", "p99.9", "max"],
-    [[num(h.count), fmt(h.min, h.unit), fmt(Math.round(h.sum / h.count), h.unit), fmt(h.p50, h.unit), fmt(h.p90, h.unit), fmt(h.p99, h.unit), fmt(h.p999, h.unit), fmt(h.max, h.unit)]],
+  const stats = h.count === 0 ? el("p", { className: "legend", textContent: "no events" }) : el("div", {},
+    table(["count", "min", "avg", "max"], [[num(h.count), fmt(h.min, h.unit), fmt(Math.round(h.sum / h.count), h.unit), fmt(h.max, h.unit)]]),
+    table(["p50", "p90", "p99", "p99.9"], [[fmt(h.p50, h.unit), fmt(h.p90, h.unit), fmt(h.p99, h.unit), fmt(h.p999, h.unit)]]),
   );
   grid.append(card((HISTOGRAMS[name] || name) + " (" + name + ")", stats, body));
   if (h.count > 0) requestAnimationFrame(() => barChart(body, h));

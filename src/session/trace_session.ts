@@ -231,7 +231,9 @@ export async function trace(options: TraceOptions): Promise<Report> {
     ticking = ticking.then(async () => {
       if (tickError !== null) return;
       await capture.drain();
-      options.onInterval?.(timeline.tick(sinceStart()), aggregator, capture);
+      // Always measured: the report's intervals do not depend on anyone watching them.
+      const sample = timeline.tick(sinceStart());
+      options.onInterval?.(sample, aggregator, capture);
     }).catch((e) => {
       tickError ??= e;
     });
@@ -258,7 +260,8 @@ export async function trace(options: TraceOptions): Promise<Report> {
   await capture.stop();
   csv?.close();
   if (tickError !== null) throw tickError;
-  options.onInterval?.(timeline.tick(durationNs), aggregator, capture);
+  const last = timeline.tick(durationNs);
+  options.onInterval?.(last, aggregator, capture);
 
   let exitStatus: number | null = null;
   if (launched) {
