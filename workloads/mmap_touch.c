@@ -1,12 +1,14 @@
 // mmap_touch: the bundled workload faultline's demo and integration tests trace.
 //
-// usage: mmap_touch MAPS PAGES [LENGTH [WAIT [THREADS]]]
+// usage: mmap_touch MAPS PAGES [LENGTH [WAIT [THREADS [LINGER]]]]
 //   Maps MAPS private anonymous regions of LENGTH bytes (default 0x5a5000, a length nothing else
 //   in a process uses), writes one byte to each of the first PAGES pages of every region, and
 //   unmaps it. With WAIT = 1 it first blocks until one byte (or EOF) arrives on stdin, so a
 //   tracer can attach to its pid before it starts. With THREADS > 1, that many threads each do
 //   all of it at once. It prints one line describing what it did and how long the mapping
 //   and touching took (CLOCK_MONOTONIC, from after the wait), which bench/overhead.ts reads.
+//   With LINGER > 0 it then sleeps that many seconds before exiting, doing nothing (so a
+//   tracer's counts stay still while something reads them).
 //
 // Exactly MAPS * THREADS mmap calls and as many munmap calls are made with LENGTH (libc's own
 // mappings, thread stacks included, have other lengths), and MAPS * PAGES * THREADS first-touch
@@ -52,8 +54,8 @@ static void *run(void *unused) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3 || argc > 6) {
-    fprintf(stderr, "usage: mmap_touch MAPS PAGES [LENGTH [WAIT [THREADS]]]\n");
+  if (argc < 3 || argc > 7) {
+    fprintf(stderr, "usage: mmap_touch MAPS PAGES [LENGTH [WAIT [THREADS [LINGER]]]]\n");
     return 2;
   }
   maps = parse(argv[1], "MAPS");
@@ -61,6 +63,7 @@ int main(int argc, char **argv) {
   length = argc > 3 ? parse(argv[3], "LENGTH") : 0x5a5000;
   long wait = argc > 4 ? parse(argv[4], "WAIT") : 0;
   long threads = argc > 5 ? parse(argv[5], "THREADS") : 1;
+  long linger = argc > 6 ? parse(argv[6], "LINGER") : 0;
   page = sysconf(_SC_PAGESIZE);
   if (pages * page > length || threads < 1 || threads > 64) {
     fprintf(stderr, "mmap_touch: %ld pages do not fit in %ld bytes, or %ld threads is not 1-64\n",
@@ -92,5 +95,9 @@ int main(int argc, char **argv) {
   double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
   printf("mmap_touch: %ld maps of %ld bytes, %ld pages touched in each, %ld thread(s), %.3f ms\n",
          maps, length, pages, threads, ms);
+  if (linger > 0) {
+    fflush(stdout);
+    sleep((unsigned)linger);
+  }
   return 0;
 }
