@@ -111,6 +111,14 @@ function workload(maps = 100_000_000): Deno.ChildProcess {
   }).spawn();
 }
 
+/** Kills a workload (if it still runs) and waits for it. */
+async function end(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGKILL");
+  } catch { /* it exited */ }
+  await child.status;
+}
+
 /** "12.3k" -> 12300. */
 function compact(text: string): number {
   const m = /^([\d.]+)([kMG]?)$/.exec(text);
@@ -206,10 +214,7 @@ probeTest(
         "the intervals add up to the totals",
       );
     } finally {
-      try {
-        target.kill("SIGKILL");
-      } catch { /* it exited */ }
-      await target.status;
+      await end(target);
       pane.dispose();
     }
   },
@@ -276,10 +281,7 @@ for (const [ending, how] of Object.entries(ENDINGS)) {
         assert.match(screen, /@fault_latency_ns: count \d+/);
       }
     } finally {
-      try {
-        target.kill("SIGKILL");
-      } catch { /* it exited */ }
-      await target.status;
+      await end(target);
       pane.dispose();
     }
   });
@@ -309,10 +311,7 @@ probeTest("A target's name with escape sequences reaches the live view escaped",
     pane.keys("q");
     assert.equal(await pane.waitForFile("exit"), "EXIT=0\n");
   } finally {
-    try {
-      target.kill("SIGKILL");
-    } catch { /* it exited */ }
-    await target.status;
+    await end(target);
     pane.dispose();
     Deno.removeSync(dir, { recursive: true });
   }

@@ -13,22 +13,6 @@ const PT_INTERP = 3;
 /** ELF machines this kernel runs: x86-64, and i386 under IA-32 emulation. */
 const MACHINES: Record<number, string> = { 62: "x86-64", 3: "i386" };
 
-function readHead(path: string, bytes: number): Uint8Array {
-  const file = Deno.openSync(path, { read: true });
-  try {
-    const buffer = new Uint8Array(bytes);
-    let n = 0;
-    while (n < bytes) {
-      const got = file.readSync(buffer.subarray(n));
-      if (got === null || got === 0) break;
-      n += got;
-    }
-    return buffer.subarray(0, n);
-  } finally {
-    file.close();
-  }
-}
-
 function readAt(path: string, offset: number, length: number): Uint8Array {
   const file = Deno.openSync(path, { read: true });
   try {
@@ -97,7 +81,7 @@ function elfProblem(path: string, head: Uint8Array): string | null {
 export function execProblem(path: string): string | null {
   let head: Uint8Array;
   try {
-    head = readHead(path, 256);
+    head = readAt(path, 0, 256);
   } catch {
     return null; // unreadable but executable: the kernel will say
   }
