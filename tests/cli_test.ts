@@ -110,6 +110,13 @@ Deno.test("trace.ts --help lists every flag", async () => {
       "--json",
       "--csv",
       "--events-csv",
+      "--interval",
+      "--intervals-csv",
+      "--html",
+      "--metrics",
+      "--live",
+      "--no-live",
+      "--command-output",
       "--quiet",
       "-- CMD",
     ]

@@ -18,7 +18,20 @@ import {
   type ReportTarget,
 } from "./report.ts";
 
-/** Facts about a trace that the events themselves do not carry. */
+/**
+ * Facts about a trace that the events themselves do not carry.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Aggregator, type ReportContext } from "./aggregator.ts";
+ * const context: ReportContext = {
+ *   engine: "ringbuf", target: { pid: 7, command: null }, startedAt: new Date(0),
+ *   durationNs: 1e9, stopReason: "duration", exitStatus: null,
+ * };
+ * assert.equal(new Aggregator().report(context).stop_reason, "duration");
+ * ```
+ */
 export interface ReportContext {
   /** The capture engine's name. */
   engine: string;
@@ -161,7 +174,21 @@ export class Aggregator implements KindStore {
   }
 }
 
-/** Everything an {@link Aggregator} holds at one moment, copied. */
+/**
+ * Everything an {@link Aggregator} holds at one moment, copied.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type AggregateSnapshot, Aggregator } from "./aggregator.ts";
+ * const agg = new Aggregator();
+ * agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 1, latencyNs: 700 });
+ * const before: AggregateSnapshot = agg.snapshot();
+ * agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 2, latencyNs: 800 });
+ * assert.equal(before.counts.get("minor_faults"), 1);
+ * assert.equal(agg.counts.minor_faults, 2);
+ * ```
+ */
 export interface AggregateSnapshot {
   /** Counts by JSON counts key. */
   readonly counts: ReadonlyMap<string, number>;
@@ -173,7 +200,18 @@ export interface AggregateSnapshot {
   readonly lost: number;
 }
 
-/** Tallies as a report holds them: top-level numbers, or objects of numbers. */
+/**
+ * Tallies as a report holds them: top-level numbers, or objects of numbers.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Aggregator, type ReportTallies } from "./aggregator.ts";
+ * const tallies: ReportTallies = new Aggregator().tallies();
+ * assert.deepEqual(tallies.fault_kinds, { read: 0, write: 0, exec: 0, not_present: 0, protection: 0 });
+ * assert.equal(tallies.mmap_errors, 0);
+ * ```
+ */
 export type ReportTallies = Record<string, number | Record<string, number>>;
 
 /** Tallies by path, nested as the report writes them. */

@@ -67,7 +67,19 @@ function fineHighest(index: number): number {
   return (sub + 1) * 2 ** (e - SUB_BITS) - 1;
 }
 
-/** One slot of a histogram as exported: values in [low, high). */
+/**
+ * One slot of a histogram as exported: values in [low, high).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type HistogramBucket, Log2Histogram } from "./log2_histogram.ts";
+ * const h = new Log2Histogram("ns");
+ * h.add(5000);
+ * const bucket: HistogramBucket = h.buckets()[0]!;
+ * assert.deepEqual(bucket, { low: 4096, high: 8192, count: 1 });
+ * ```
+ */
 export interface HistogramBucket {
   /** Lowest value in the slot (inclusive). */
   low: number;
@@ -77,7 +89,20 @@ export interface HistogramBucket {
   count: number;
 }
 
-/** A histogram as the JSON report writes it. */
+/**
+ * A histogram as the JSON report writes it.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type HistogramReport, Log2Histogram } from "./log2_histogram.ts";
+ * const h = new Log2Histogram("ns");
+ * h.add(5000);
+ * const report: HistogramReport = h.toReport();
+ * assert.equal(report.p50, 5000);
+ * assert.equal(report.unit, "ns");
+ * ```
+ */
 export interface HistogramReport {
   /** Unit of the values: `"ns"` or `"bytes"`. */
   unit: string;

@@ -21,7 +21,24 @@ export type { HistogramReport };
  */
 export const REPORT_VERSION = 1;
 
-/** Events counted, by the kind of event (keys are a contract of the JSON report). */
+/**
+ * Events counted, by the kind of event (keys are a contract of the JSON report).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ReportCounts } from "./report.ts";
+ * import { Aggregator } from "./aggregator.ts";
+ * const agg = new Aggregator();
+ * agg.add({ kind: "minor_fault", pid: 7, tid: 7, timestampNs: 1, latencyNs: 700 });
+ * const report = agg.report({
+ *   engine: "ringbuf", target: { pid: 7, command: ["./w"] }, startedAt: new Date(0),
+ *   durationNs: 1e9, stopReason: "target_exited", exitStatus: 0,
+ * });
+ * const counts: ReportCounts = report.counts;
+ * assert.equal(counts.minor_faults, 1);
+ * ```
+ */
 export interface ReportCounts {
   /** Completed mmap calls. */
   mmap: number;
@@ -39,7 +56,24 @@ export interface ReportCounts {
   [key: string]: number;
 }
 
-/** Page faults (both tracepoints) broken down by their decoded error code. */
+/**
+ * Page faults (both tracepoints) broken down by their decoded error code.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { FaultKindCounts } from "./report.ts";
+ * import { Aggregator } from "./aggregator.ts";
+ * const agg = new Aggregator();
+ * agg.add({ kind: "minor_fault", pid: 7, tid: 7, timestampNs: 1, latencyNs: 700 });
+ * const report = agg.report({
+ *   engine: "ringbuf", target: { pid: 7, command: ["./w"] }, startedAt: new Date(0),
+ *   durationNs: 1e9, stopReason: "target_exited", exitStatus: 0,
+ * });
+ * const kinds: FaultKindCounts = report.fault_kinds;
+ * assert.equal(kinds.read + kinds.write + kinds.exec, 0, "no page_fault events were folded");
+ * ```
+ */
 export interface FaultKindCounts {
   /** Faults on a read. */
   read: number;
@@ -53,7 +87,24 @@ export interface FaultKindCounts {
   protection: number;
 }
 
-/** The histograms a report holds (keys are a contract of the JSON report). */
+/**
+ * The histograms a report holds (keys are a contract of the JSON report).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ReportHistograms } from "./report.ts";
+ * import { Aggregator } from "./aggregator.ts";
+ * const agg = new Aggregator();
+ * agg.add({ kind: "minor_fault", pid: 7, tid: 7, timestampNs: 1, latencyNs: 700 });
+ * const report = agg.report({
+ *   engine: "ringbuf", target: { pid: 7, command: ["./w"] }, startedAt: new Date(0),
+ *   durationNs: 1e9, stopReason: "target_exited", exitStatus: 0,
+ * });
+ * const histograms: ReportHistograms = report.histograms;
+ * assert.equal(histograms.fault_latency_ns.count, 1);
+ * ```
+ */
 export interface ReportHistograms {
   /** mmap latency, entry to exit. */
   mmap_latency_ns: HistogramReport;
@@ -67,7 +118,24 @@ export interface ReportHistograms {
   [name: string]: HistogramReport;
 }
 
-/** What was traced. */
+/**
+ * What was traced.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ReportTarget } from "./report.ts";
+ * import { Aggregator } from "./aggregator.ts";
+ * const agg = new Aggregator();
+ * agg.add({ kind: "minor_fault", pid: 7, tid: 7, timestampNs: 1, latencyNs: 700 });
+ * const report = agg.report({
+ *   engine: "ringbuf", target: { pid: 7, command: ["./w"] }, startedAt: new Date(0),
+ *   durationNs: 1e9, stopReason: "target_exited", exitStatus: 0,
+ * });
+ * const target: ReportTarget = report.target;
+ * assert.deepEqual(target, { pid: 7, command: ["./w"] });
+ * ```
+ */
 export interface ReportTarget {
   /** The traced process id (tgid). */
   pid: number;
@@ -75,7 +143,24 @@ export interface ReportTarget {
   command: string[] | null;
 }
 
-/** One trace's results. Fields are snake_case because they are the JSON contract. */
+/**
+ * One trace's results. Fields are snake_case because they are the JSON contract.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Report, REPORT_VERSION } from "./report.ts";
+ * import { Aggregator } from "./aggregator.ts";
+ * const agg = new Aggregator();
+ * agg.add({ kind: "minor_fault", pid: 7, tid: 7, timestampNs: 1, latencyNs: 700 });
+ * const report: Report = agg.report({
+ *   engine: "ringbuf", target: { pid: 7, command: ["./w"] }, startedAt: new Date(0),
+ *   durationNs: 1e9, stopReason: "target_exited", exitStatus: 0,
+ * });
+ * assert.equal(report.version, REPORT_VERSION);
+ * assert.equal(JSON.parse(JSON.stringify(report)).exit_status, 0);
+ * ```
+ */
 export interface Report {
   /** Always {@link REPORT_VERSION}. */
   version: number;

@@ -17,7 +17,21 @@ import {
 import type { HistogramBucket, HistogramReport } from "./log2_histogram.ts";
 import type { ReportCounts } from "./report.ts";
 
-/** One latency histogram over one interval. */
+/**
+ * One latency histogram over one interval.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type IntervalLatency, Timeline } from "./timeline.ts";
+ * import { Aggregator } from "./aggregator.ts";
+ * const agg = new Aggregator();
+ * const timeline = new Timeline(agg);
+ * agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 1, latencyNs: 700 });
+ * const latency: IntervalLatency = timeline.tick(1e9).interval.latency.fault_latency_ns!;
+ * assert.deepEqual([latency.count, latency.p50, latency.p99], [1, 700, 700]);
+ * ```
+ */
 export interface IntervalLatency {
   /** Values in the interval. */
   count: number;
@@ -29,7 +43,22 @@ export interface IntervalLatency {
   buckets: HistogramBucket[];
 }
 
-/** One interval of the trace, as the JSON report's `intervals` holds it. */
+/**
+ * One interval of the trace, as the JSON report's `intervals` holds it.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type IntervalReport, Timeline } from "./timeline.ts";
+ * import { Aggregator } from "./aggregator.ts";
+ * const agg = new Aggregator();
+ * const timeline = new Timeline(agg);
+ * agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 1, latencyNs: 700 });
+ * const interval: IntervalReport = timeline.tick(1e9).interval;
+ * assert.equal(interval.duration_ns, 1e9);
+ * assert.equal(interval.counts.minor_faults, 1);
+ * ```
+ */
 export interface IntervalReport {
   /** Its start, in ns since tracing started. */
   start_ns: number;
@@ -45,7 +74,21 @@ export interface IntervalReport {
   latency: Record<string, IntervalLatency>;
 }
 
-/** What {@link Timeline.tick} measured: the interval, and its whole histograms. */
+/**
+ * What {@link Timeline.tick} measured: the interval, and its whole histograms.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type IntervalSample, Timeline } from "./timeline.ts";
+ * import { Aggregator } from "./aggregator.ts";
+ * const agg = new Aggregator();
+ * const timeline = new Timeline(agg);
+ * agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 1, latencyNs: 700 });
+ * const sample: IntervalSample = timeline.tick(1e9);
+ * assert.equal(sample.histograms.fault_latency_ns!.p999, 700);
+ * ```
+ */
 export interface IntervalSample {
   /** The interval as recorded. */
   interval: IntervalReport;
@@ -53,7 +96,20 @@ export interface IntervalSample {
   histograms: Record<string, HistogramReport>;
 }
 
-/** Options for {@link Timeline}. */
+/**
+ * Options for {@link Timeline}.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Timeline, type TimelineOptions } from "./timeline.ts";
+ * import { Aggregator } from "./aggregator.ts";
+ * const options: TimelineOptions = { maxIntervals: 4 };
+ * const timeline = new Timeline(new Aggregator(), options);
+ * for (let t = 1; t <= 9; t++) timeline.tick(t * 1e9);
+ * assert.ok(timeline.intervals.length <= 4);
+ * ```
+ */
 export interface TimelineOptions {
   /** Entries kept at most before merging pairwise; default 2048 (at least 2). */
   maxIntervals?: number;

@@ -8,7 +8,19 @@
 import type { KindStore } from "../events/event_kind.ts";
 import type { FaultlineEvent } from "../events/faultline_event.ts";
 
-/** Where an engine delivers what it captures. */
+/**
+ * Where an engine delivers what it captures.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { EventSink } from "./engine.ts";
+ * const seen: string[] = [];
+ * const sink: EventSink = { event: (e) => void seen.push(e.kind), lost() {} };
+ * sink.event({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 0, latencyNs: 5 });
+ * assert.deepEqual(seen, ["minor_fault"]);
+ * ```
+ */
 export interface EventSink {
   /** One event, in the order the engine reads them. */
   event(event: FaultlineEvent): void;
@@ -21,7 +33,17 @@ export interface EventSink {
   lost(count: number): void;
 }
 
-/** What to trace. */
+/**
+ * What to trace.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { AttachOptions } from "./engine.ts";
+ * const options: AttachOptions = { pid: 42, armOnExec: false };
+ * assert.equal(options.pid, 42);
+ * ```
+ */
 export interface AttachOptions {
   /** The process (tgid) to trace, all of its threads. */
   pid: number;
@@ -32,7 +54,23 @@ export interface AttachOptions {
   armOnExec: boolean;
 }
 
-/** Probes attached to one process. */
+/**
+ * Probes attached to one process.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Capture } from "./engine.ts";
+ * const capture: Capture = {
+ *   engine: "fake",
+ *   drain: () => Promise.resolve(),
+ *   stop: () => Promise.resolve(),
+ *   ended: Promise.resolve(),
+ * };
+ * await capture.stop();
+ * assert.equal(capture.engine, "fake");
+ * ```
+ */
 export interface Capture {
   /** The name of the engine that attached them (reports carry it). */
   readonly engine: string;
@@ -55,7 +93,29 @@ export interface Capture {
   readonly ended: Promise<void>;
 }
 
-/** A capture engine. */
+/**
+ * A capture engine.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Capture, Engine } from "./engine.ts";
+ * const capture: Capture = {
+ *   engine: "fake",
+ *   drain: () => Promise.resolve(),
+ *   stop: () => Promise.resolve(),
+ *   ended: Promise.resolve(),
+ * };
+ * const engine: Engine = {
+ *   name: "fake",
+ *   preflight: () => Promise.resolve(),
+ *   attach: () => Promise.resolve(capture),
+ * };
+ * await engine.preflight();
+ * const attached = await engine.attach({ pid: 1, armOnExec: false }, { event() {}, lost() {} });
+ * assert.equal(attached.engine, "fake");
+ * ```
+ */
 export interface Engine {
   /** The name reports carry: `"bpftrace"` or `"ringbuf"`. */
   readonly name: string;

@@ -21,10 +21,31 @@ import { RingbufEngine } from "./ringbuf/ringbuf_engine.ts";
  * ```
  */
 export const ENGINE_NAMES = ["ringbuf", "bpftrace"] as const;
-/** An engine name. */
+/**
+ * An engine name.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ENGINE_NAMES, type EngineName } from "./make_engine.ts";
+ * const name: EngineName = "bpftrace";
+ * assert.ok(ENGINE_NAMES.includes(name));
+ * ```
+ */
 export type EngineName = typeof ENGINE_NAMES[number];
 
-/** Options for {@link makeEngine}. */
+/**
+ * Options for {@link makeEngine}.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { makeEngine, type MakeEngineOptions } from "./make_engine.ts";
+ * const told: string[] = [];
+ * const options: MakeEngineOptions = { ringSize: 1 << 20, onFallback: (reason) => void told.push(reason) };
+ * assert.equal(makeEngine(undefined, options).name, "ringbuf");
+ * ```
+ */
 export interface MakeEngineOptions {
   /** Ring size for the ringbuf engine, in bytes. */
   ringSize?: number;

@@ -75,10 +75,12 @@ Options:
   -h, --help              print this help
   -V, --version           print the version
 
-Tracing ends when the target exits, the duration passes, or on Ctrl-C or SIGTERM; the
-probes are detached and the reports written whole either way. The summary goes to stdout,
-or to stderr when a command is traced (its stdout stays its own). Needs root.
-Exit status: the command's, or 0; 1 on a runtime error; 2 on a usage error.
+Tracing ends when the target exits, the duration passes, or on Ctrl-C, SIGTERM or SIGHUP;
+the probes are detached and the reports written whole either way (a second Ctrl-C kills a
+command that does not exit). The summary goes to stdout, or to stderr when a command is
+traced (its stdout stays its own). Needs root.
+Exit status: the command's, or 0; 1 on a runtime error or when an output could not be
+written; 2 on a usage error.
 `;
 
 /** What the command line asked for. */

@@ -10,13 +10,36 @@
 
 import type { EventBase } from "./faultline_event.ts";
 
-/** A number the aggregation keeps (a count, an error tally); folds bump `value`. */
+/**
+ * A number the aggregation keeps (a count, an error tally); folds bump `value`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Tally } from "./event_kind.ts";
+ * const t: Tally = { value: 0 };
+ * t.value++;
+ * assert.equal(t.value, 1);
+ * ```
+ */
 export interface Tally {
   /** The current value. */
   value: number;
 }
 
-/** Where a fold puts a value: a histogram. */
+/**
+ * Where a fold puts a value: a histogram.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ValueSink } from "./event_kind.ts";
+ * const seen: number[] = [];
+ * const sink: ValueSink = { add: (v) => void seen.push(v) };
+ * sink.add(4096);
+ * assert.deepEqual(seen, [4096]);
+ * ```
+ */
 export interface ValueSink {
   /** Adds one non-negative integer. */
   add(value: number): void;
@@ -26,6 +49,17 @@ export interface ValueSink {
  * What a definition folds into, provided by the aggregation. Every name asked for must have
  * been declared by some definition ({@link EventKindDefinition.counts}, `tallies`,
  * `histograms`); asking twice gives the same object.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { KindStore } from "./event_kind.ts";
+ * import { Aggregator } from "../aggregate/aggregator.ts";
+ * const agg = new Aggregator();
+ * const store: KindStore = agg;
+ * store.count("mmap").value += 2;
+ * assert.equal(agg.counts.mmap, 2);
+ * ```
  */
 export interface KindStore {
   /** The counter behind JSON `counts[key]`. */
@@ -36,7 +70,18 @@ export interface KindStore {
   histogram(name: string): ValueSink;
 }
 
-/** A histogram a kind adds to the report. */
+/**
+ * A histogram a kind adds to the report.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { HistogramDeclaration } from "./event_kind.ts";
+ * import { mmapKind } from "./mmap_kind.ts";
+ * const h: HistogramDeclaration = mmapKind.histograms![0]!;
+ * assert.deepEqual(h, { name: "mmap_latency_ns", unit: "ns", order: 10 });
+ * ```
+ */
 export interface HistogramDeclaration {
   /** Its key in the report's `histograms` (e.g. `"mmap_latency_ns"`). */
   readonly name: string;
@@ -46,7 +91,18 @@ export interface HistogramDeclaration {
   readonly order: number;
 }
 
-/** A number a kind adds to the report beside `counts`. */
+/**
+ * A number a kind adds to the report beside `counts`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TallyDeclaration } from "./event_kind.ts";
+ * import { mmapKind } from "./mmap_kind.ts";
+ * const t: TallyDeclaration = mmapKind.tallies![0]!;
+ * assert.equal(t.path, "mmap_errors");
+ * ```
+ */
 export interface TallyDeclaration {
   /** Its path in the report: `"mmap_errors"`, or `"fault_kinds.read"` for a nested one. */
   readonly path: string;
@@ -54,7 +110,20 @@ export interface TallyDeclaration {
   readonly order: number;
 }
 
-/** A kind's fixed-size ring-buffer record (probes/faultline.h). */
+/**
+ * A kind's fixed-size ring-buffer record (probes/faultline.h).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { RecordFormat } from "./event_kind.ts";
+ * import type { MunmapEvent } from "./faultline_event.ts";
+ * import { munmapKind } from "./munmap_kind.ts";
+ * const record: RecordFormat<MunmapEvent> = munmapKind.record!;
+ * assert.equal(record.ids.munmap, 2);
+ * assert.equal(record.struct, "fl_syscall");
+ * ```
+ */
 export interface RecordFormat<E extends EventBase> {
   /** The C struct it is, as named in faultline.h and the object's BTF. */
   readonly struct: string;
@@ -66,7 +135,19 @@ export interface RecordFormat<E extends EventBase> {
   decode(view: DataView, at: number, id: number, pid: number): E;
 }
 
-/** A kind's line in probes/faultline.bt's output (the script's header is the contract). */
+/**
+ * A kind's line in probes/faultline.bt's output (the script's header is the contract).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { LineFormat } from "./event_kind.ts";
+ * import type { MunmapEvent } from "./faultline_event.ts";
+ * import { munmapKind } from "./munmap_kind.ts";
+ * const line: LineFormat<MunmapEvent> = munmapKind.line!;
+ * assert.equal(line.parse("u 9 100 3000 4096 8192 0".split(" "), "munmap", 8).length, 8192);
+ * ```
+ */
 export interface LineFormat<E extends EventBase> {
   /** The first field of each line, and the event kind it stands for. */
   readonly tags: Readonly<Record<string, string>>;
@@ -76,7 +157,22 @@ export interface LineFormat<E extends EventBase> {
   parse(f: readonly string[], kind: string, pid: number): E;
 }
 
-/** A kind's rules bound to one aggregation. */
+/**
+ * A kind's rules bound to one aggregation.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { KindFolder } from "./event_kind.ts";
+ * import type { MunmapEvent } from "./faultline_event.ts";
+ * import { munmapKind } from "./munmap_kind.ts";
+ * import { Aggregator } from "../aggregate/aggregator.ts";
+ * const agg = new Aggregator();
+ * const folder: KindFolder<MunmapEvent> = munmapKind.bind(agg);
+ * folder.add({ kind: "munmap", pid: 1, tid: 1, timestampNs: 0, addr: 0n, length: 4096, ret: 0, latencyNs: 900 });
+ * assert.equal(agg.counts.munmap, 1);
+ * ```
+ */
 export interface KindFolder<E extends EventBase> {
   /** Folds one event object in. */
   add(event: E): void;
@@ -87,7 +183,19 @@ export interface KindFolder<E extends EventBase> {
   fold(view: DataView, at: number, id: number): void;
 }
 
-/** Everything about one kind of event (or a family, like the two page-fault tracepoints). */
+/**
+ * Everything about one kind of event (or a family, like the two page-fault tracepoints).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { EventKindDefinition } from "./event_kind.ts";
+ * import type { MunmapEvent } from "./faultline_event.ts";
+ * import { munmapKind } from "./munmap_kind.ts";
+ * const definition: EventKindDefinition<MunmapEvent> = munmapKind;
+ * assert.deepEqual(Object.keys(definition.counts), ["munmap"]);
+ * ```
+ */
 export interface EventKindDefinition<E extends EventBase = EventBase> {
   /** The definition's name, for messages. */
   readonly name: string;

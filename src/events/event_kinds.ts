@@ -23,7 +23,23 @@ import { pageFaultKind } from "./page_fault_kind.ts";
 /** The columns every events-CSV row starts with, whatever its kind. */
 export const EVENTS_CSV_HEAD = ["kind", "pid", "tid", "timestamp_ns"] as const;
 
-/** Folds one ring record in; false when its kind is not in the table. */
+/**
+ * Folds one ring record in; false when its kind is not in the table.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EVENT_KINDS, type RecordFolder } from "./event_kinds.ts";
+ * import { Aggregator } from "../aggregate/aggregator.ts";
+ * const agg = new Aggregator();
+ * const fold: RecordFolder = EVENT_KINDS.recordFolder(agg);
+ * const record = new DataView(new ArrayBuffer(24));
+ * record.setUint32(12, 5, true); // FL_MINOR
+ * record.setBigUint64(16, 900n, true); // its latency
+ * assert.ok(fold(record, 0));
+ * assert.equal(agg.counts.minor_faults, 1);
+ * ```
+ */
 export type RecordFolder = (view: DataView, at: number) => boolean;
 
 /**

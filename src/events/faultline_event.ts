@@ -9,7 +9,17 @@
  * @module
  */
 
-/** The kinds of event this version defines (a test or a later kind may add more). */
+/**
+ * The kinds of event this version defines (a test or a later kind may add more).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { EventKind } from "./faultline_event.ts";
+ * const kinds: EventKind[] = ["mmap", "munmap", "minor_fault"];
+ * assert.equal(kinds.length, 3);
+ * ```
+ */
 export type EventKind =
   | "mmap"
   | "munmap"
@@ -18,7 +28,17 @@ export type EventKind =
   | "minor_fault"
   | "major_fault";
 
-/** Fields every event carries. */
+/**
+ * Fields every event carries.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { EventBase } from "./faultline_event.ts";
+ * const e: EventBase = { kind: "minor_fault", pid: 1, tid: 2, timestampNs: 3 };
+ * assert.equal(e.tid, 2);
+ * ```
+ */
 export interface EventBase {
   /** What happened: an {@link EventKind}, or the name a added definition gives. */
   readonly kind: string;
@@ -30,7 +50,20 @@ export interface EventBase {
   readonly timestampNs: number;
 }
 
-/** One completed `mmap` call: its arguments, return value and latency. */
+/**
+ * One completed `mmap` call: its arguments, return value and latency.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { MmapEvent } from "./faultline_event.ts";
+ * const e: MmapEvent = {
+ *   kind: "mmap", pid: 1, tid: 1, timestampNs: 10, addr: 0n, length: 8192, prot: 3,
+ *   flags: 0x22, fd: -1, offset: 0, ret: 0x7f0000000000n, latencyNs: 1200,
+ * };
+ * assert.ok(e.ret > 0n);
+ * ```
+ */
 export interface MmapEvent extends EventBase {
   /** Always `"mmap"`. */
   readonly kind: "mmap";
@@ -52,7 +85,20 @@ export interface MmapEvent extends EventBase {
   readonly latencyNs: number;
 }
 
-/** One completed `munmap` call. */
+/**
+ * One completed `munmap` call.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { MunmapEvent } from "./faultline_event.ts";
+ * const e: MunmapEvent = {
+ *   kind: "munmap", pid: 1, tid: 1, timestampNs: 20, addr: 0x7f0000000000n, length: 8192,
+ *   ret: 0, latencyNs: 900,
+ * };
+ * assert.equal(e.ret, 0);
+ * ```
+ */
 export interface MunmapEvent extends EventBase {
   /** Always `"munmap"`. */
   readonly kind: "munmap";
@@ -66,14 +112,54 @@ export interface MunmapEvent extends EventBase {
   readonly latencyNs: number;
 }
 
-/** The access that faulted, from the error code's write and instruction-fetch bits. */
+/**
+ * The access that faulted, from the error code's write and instruction-fetch bits.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeErrorCode, type FaultAccess } from "./faultline_event.ts";
+ * const access: FaultAccess = decodeErrorCode(0x14).access;
+ * assert.equal(access, "exec");
+ * ```
+ */
 export type FaultAccess = "read" | "write" | "exec";
-/** Whether the CPU was in user or kernel mode, from the error code's user bit. */
+/**
+ * Whether the CPU was in user or kernel mode, from the error code's user bit.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeErrorCode, type FaultMode } from "./faultline_event.ts";
+ * const mode: FaultMode = decodeErrorCode(2).mode;
+ * assert.equal(mode, "kernel");
+ * ```
+ */
 export type FaultMode = "user" | "kernel";
-/** Why it faulted, from the error code's present bit. */
+/**
+ * Why it faulted, from the error code's present bit.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeErrorCode, type FaultCause } from "./faultline_event.ts";
+ * const cause: FaultCause = decodeErrorCode(7).cause;
+ * assert.equal(cause, "protection");
+ * ```
+ */
 export type FaultCause = "not_present" | "protection";
 
-/** An x86 page-fault error code, decoded. */
+/**
+ * An x86 page-fault error code, decoded.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DecodedErrorCode, decodeErrorCode } from "./faultline_event.ts";
+ * const d: DecodedErrorCode = decodeErrorCode(7);
+ * assert.deepEqual(d, { access: "write", mode: "user", cause: "protection" });
+ * ```
+ */
 export interface DecodedErrorCode {
   /** read, write or exec (instruction fetch). */
   readonly access: FaultAccess;
@@ -83,7 +169,20 @@ export interface DecodedErrorCode {
   readonly cause: FaultCause;
 }
 
-/** One page fault as the CPU raised it (`exceptions:page_fault_user` or `_kernel`). */
+/**
+ * One page fault as the CPU raised it (`exceptions:page_fault_user` or `_kernel`).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeErrorCode, type PageFaultEvent } from "./faultline_event.ts";
+ * const e: PageFaultEvent = {
+ *   kind: "page_fault_user", pid: 1, tid: 1, timestampNs: 30, address: 0x1000n, ip: 0x401000n,
+ *   errorCode: 6, ...decodeErrorCode(6),
+ * };
+ * assert.equal(e.access, "write");
+ * ```
+ */
 export interface PageFaultEvent extends EventBase, DecodedErrorCode {
   /** `"page_fault_user"` or `"page_fault_kernel"`: which tracepoint fired. */
   readonly kind: "page_fault_user" | "page_fault_kernel";
@@ -98,6 +197,14 @@ export interface PageFaultEvent extends EventBase, DecodedErrorCode {
 /**
  * One fault the kernel has finished handling, from the `minor-faults` or `major-faults` perf
  * software event, paired with the page fault that preceded it on the same thread.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { FaultDoneEvent } from "./faultline_event.ts";
+ * const e: FaultDoneEvent = { kind: "minor_fault", pid: 1, tid: 1, timestampNs: 40, latencyNs: null };
+ * assert.equal(e.latencyNs, null, "no page fault before it on its thread: unpaired");
+ * ```
  */
 export interface FaultDoneEvent extends EventBase {
   /** `"minor_fault"` or `"major_fault"`. */
@@ -106,7 +213,20 @@ export interface FaultDoneEvent extends EventBase {
   readonly latencyNs: number | null;
 }
 
-/** Any event an engine produces. */
+/**
+ * Any event an engine produces.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { FaultlineEvent } from "./faultline_event.ts";
+ * const events: FaultlineEvent[] = [
+ *   { kind: "minor_fault", pid: 1, tid: 1, timestampNs: 1, latencyNs: 700 },
+ *   { kind: "munmap", pid: 1, tid: 1, timestampNs: 2, addr: 0n, length: 4096, ret: 0, latencyNs: 9 },
+ * ];
+ * assert.equal(events.filter((e) => e.kind === "munmap").length, 1);
+ * ```
+ */
 export type FaultlineEvent = MmapEvent | MunmapEvent | PageFaultEvent | FaultDoneEvent;
 
 /** x86 page-fault error code bit: the page was present (a protection fault). */

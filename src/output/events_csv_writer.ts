@@ -30,7 +30,18 @@ export const EVENTS_CSV_COLUMNS: readonly string[] = EVENT_KINDS.csvColumns;
 
 const FLUSH_BYTES = 1 << 16;
 
-/** Turns one event into its CSV row, for one table of kinds. */
+/**
+ * Turns one event into its CSV row, for one table of kinds.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CsvRowFormatter, csvRowFormatter } from "./events_csv_writer.ts";
+ * import { EVENT_KINDS } from "../events/event_kinds.ts";
+ * const row: CsvRowFormatter = csvRowFormatter(EVENT_KINDS);
+ * assert.match(row({ kind: "minor_fault", pid: 1, tid: 2, timestampNs: 3, latencyNs: 4 }), /^minor_fault,1,2,3,4,/);
+ * ```
+ */
 export type CsvRowFormatter = (event: FaultlineEvent | EventBase) => string;
 
 /**

@@ -19,7 +19,22 @@ import { OutputFile } from "../output/output_file.ts";
 import { LaunchedCommand } from "./launched_command.ts";
 import { isAlive } from "../common/process_state.ts";
 
-/** Options for {@link trace}. Give exactly one of `pid` and `command`. */
+/**
+ * Options for {@link trace}. Give exactly one of `pid` and `command`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { TraceOptions } from "./trace_session.ts";
+ * import { BpftraceEngine } from "../capture/bpftrace/bpftrace_engine.ts";
+ * const options: TraceOptions = {
+ *   command: ["./build/mmap_touch", "10", "2"],
+ *   engine: new BpftraceEngine(),
+ *   durationSeconds: 5,
+ * };
+ * assert.equal(options.pid, undefined);
+ * ```
+ */
 export interface TraceOptions {
   /** Trace this running process (all of its threads). */
   pid?: number;

@@ -15,7 +15,17 @@ import { BpftraceCapture } from "./bpftrace_capture.ts";
 /** The probe script this engine runs. */
 export const BPFTRACE_SCRIPT: URL = new URL("../../../probes/faultline.bt", import.meta.url);
 
-/** Options for {@link BpftraceEngine}. */
+/**
+ * Options for {@link BpftraceEngine}.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BpftraceEngine, type BpftraceEngineOptions } from "./bpftrace_engine.ts";
+ * const options: BpftraceEngineOptions = { perfBufferPages: 64 };
+ * assert.equal(new BpftraceEngine(options).name, "bpftrace");
+ * ```
+ */
 export interface BpftraceEngineOptions {
   /** The bpftrace binary; found on PATH when not given. */
   bpftrace?: string;

@@ -86,7 +86,17 @@ function effectiveCaps(): bigint {
   return m ? BigInt(`0x${m[1]}`) : 0n;
 }
 
-/** Options for {@link RingbufEngine}. */
+/**
+ * Options for {@link RingbufEngine}.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RingbufEngine, type RingbufEngineOptions } from "./ringbuf_engine.ts";
+ * const options: RingbufEngineOptions = { ringSize: 1 << 22, pollMs: 5 };
+ * assert.equal(new RingbufEngine(options).name, "ringbuf");
+ * ```
+ */
 export interface RingbufEngineOptions {
   /** The BPF object to load; {@link BPF_OBJECT} by default. */
   object?: string;
