@@ -44,6 +44,7 @@ export {
   type BpftraceEngineOptions,
 } from "./src/capture/bpftrace/bpftrace_engine.ts";
 export {
+  type BrkEvent,
   type DecodedErrorCode,
   decodeErrorCode,
   type EventBase,
@@ -53,7 +54,11 @@ export {
   type FaultDoneEvent,
   type FaultlineEvent,
   type FaultMode,
+  type MadviseEvent,
   type MmapEvent,
+  type MprotectEvent,
+  type MremapEvent,
+  type MsyncEvent,
   type MunmapEvent,
   type PageFaultEvent,
 } from "./src/events/faultline_event.ts";

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * faultline.bpf.c - the ringbuf engine's probes: one process's mmap, munmap and page faults,
+ * faultline.bpf.c - the ringbuf engine's probes: one process's mmap, munmap, mremap, mprotect,
+ * madvise, brk and msync calls and page faults,
  * written as fixed records (faultline.h) into a BPF ring buffer that faultline reads zero-copy.
  *
  * The same events as faultline.bt, so both engines report the same counts:
- *   tracepoint/syscalls/sys_{enter,exit}_{mmap,munmap}  latency per thread, args, return
+ *   tracepoint/syscalls/sys_{enter,exit}_{mmap,munmap,mremap,mprotect,madvise,brk,msync}
+ *                                                        latency per thread, args, return
  *   tp_btf/page_fault_{user,kernel}                     address, ip, error code (the BTF
  *       flavour of exceptions:page_fault_*: the same events, called without the classic
  *       tracepoint's copy of the arguments, about half the cost per fault)
@@ -75,6 +77,7 @@ struct syscall_start {
 	__u64 flags;
 	__u64 fd;
 	__u64 off;
+	__u64 addr2;
 };
 
 struct {
@@ -101,6 +104,12 @@ struct tp_sys_enter_munmap {
 	__u64 common;
 	__s64 nr;
 	__u64 addr, len;
+};
+/* mremap, mprotect, madvise, brk and msync: up to five unsigned long arguments. */
+struct tp_sys_enter_args {
+	__u64 common;
+	__s64 nr;
+	__u64 a0, a1, a2, a3, a4;
 };
 struct tp_sys_exit {
 	__u64 common;
@@ -161,7 +170,7 @@ int on_execve(void *ctx)
 /* Keeps a syscall's entry time and arguments until its exit. If there is no storage for
  * them, the call cannot be reported: it counts as dropped, like a full ring. */
 static __always_inline int syscall_enter(__u64 addr, __u64 len, __u64 prot, __u64 flags,
-					 __u64 fd, __u64 off)
+					 __u64 fd, __u64 off, __u64 addr2)
 {
 	if (!traced_tid())
 		return 0;
@@ -178,19 +187,54 @@ static __always_inline int syscall_enter(__u64 addr, __u64 len, __u64 prot, __u6
 	s->flags = flags;
 	s->fd = fd;
 	s->off = off;
+	s->addr2 = addr2;
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_mmap")
 int on_enter_mmap(struct tp_sys_enter_mmap *ctx)
 {
-	return syscall_enter(ctx->addr, ctx->len, ctx->prot, ctx->flags, ctx->fd, ctx->off);
+	return syscall_enter(ctx->addr, ctx->len, ctx->prot, ctx->flags, ctx->fd, ctx->off, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_munmap")
 int on_enter_munmap(struct tp_sys_enter_munmap *ctx)
 {
-	return syscall_enter(ctx->addr, ctx->len, 0, 0, (__u64)-1, 0);
+	return syscall_enter(ctx->addr, ctx->len, 0, 0, (__u64)-1, 0, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mremap")
+int on_enter_mremap(struct tp_sys_enter_args *ctx)
+{
+	/* addr, old_len, new_len, flags, new_addr */
+	return syscall_enter(ctx->a0, ctx->a1, 0, ctx->a3, (__u64)-1, ctx->a2, ctx->a4);
+}
+
+SEC("tracepoint/syscalls/sys_enter_mprotect")
+int on_enter_mprotect(struct tp_sys_enter_args *ctx)
+{
+	/* start, len, prot */
+	return syscall_enter(ctx->a0, ctx->a1, ctx->a2, 0, (__u64)-1, 0, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_madvise")
+int on_enter_madvise(struct tp_sys_enter_args *ctx)
+{
+	/* start, len_in, behavior */
+	return syscall_enter(ctx->a0, ctx->a1, 0, ctx->a2, (__u64)-1, 0, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_brk")
+int on_enter_brk(struct tp_sys_enter_args *ctx)
+{
+	return syscall_enter(ctx->a0, 0, 0, 0, (__u64)-1, 0, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_msync")
+int on_enter_msync(struct tp_sys_enter_args *ctx)
+{
+	/* start, len, flags */
+	return syscall_enter(ctx->a0, ctx->a1, 0, ctx->a2, (__u64)-1, 0, 0);
 }
 
 static __always_inline int syscall_exit(struct tp_sys_exit *ctx, __u32 kind)
@@ -214,6 +258,7 @@ static __always_inline int syscall_exit(struct tp_sys_exit *ctx, __u32 kind)
 		r->flags = (__u32)s->flags;
 		r->fd = (__s32)s->fd;
 		r->pad = 0;
+		r->addr2 = s->addr2;
 		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 	}
 	s->ts_ns = 0;
@@ -230,6 +275,36 @@ SEC("tracepoint/syscalls/sys_exit_munmap")
 int on_exit_munmap(struct tp_sys_exit *ctx)
 {
 	return syscall_exit(ctx, FL_MUNMAP);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mremap")
+int on_exit_mremap(struct tp_sys_exit *ctx)
+{
+	return syscall_exit(ctx, FL_MREMAP);
+}
+
+SEC("tracepoint/syscalls/sys_exit_mprotect")
+int on_exit_mprotect(struct tp_sys_exit *ctx)
+{
+	return syscall_exit(ctx, FL_MPROTECT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_madvise")
+int on_exit_madvise(struct tp_sys_exit *ctx)
+{
+	return syscall_exit(ctx, FL_MADVISE);
+}
+
+SEC("tracepoint/syscalls/sys_exit_brk")
+int on_exit_brk(struct tp_sys_exit *ctx)
+{
+	return syscall_exit(ctx, FL_BRK);
+}
+
+SEC("tracepoint/syscalls/sys_exit_msync")
+int on_exit_msync(struct tp_sys_exit *ctx)
+{
+	return syscall_exit(ctx, FL_MSYNC);
 }
 
 /* ctx: the tracepoint's arguments (unsigned long address, struct pt_regs *regs,

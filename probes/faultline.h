@@ -18,6 +18,11 @@ enum fl_kind {
 	FL_FAULT_KERNEL = 4, /* struct fl_fault: exceptions:page_fault_kernel */
 	FL_MINOR = 5,        /* struct fl_done: minor-faults perf event */
 	FL_MAJOR = 6,        /* struct fl_done: major-faults perf event */
+	FL_MREMAP = 7,       /* struct fl_syscall: one completed mremap */
+	FL_MPROTECT = 8,     /* struct fl_syscall: one completed mprotect */
+	FL_MADVISE = 9,      /* struct fl_syscall: one completed madvise */
+	FL_BRK = 10,         /* struct fl_syscall: one completed brk */
+	FL_MSYNC = 11,       /* struct fl_syscall: one completed msync */
 };
 
 /* The engine's settings, the whole of .rodata, written by faultline before load. */
@@ -35,17 +40,26 @@ struct fl_header { /* 16 bytes */
 	__u32 kind; /* enum fl_kind */
 };
 
-struct fl_syscall { /* 72 bytes; a munmap leaves off, prot and flags 0 and fd -1 */
+/* 80 bytes: one completed memory-mapping syscall. Fields a call does not have are 0 (fd -1):
+ *   mmap      addr len prot flags fd off        ret: the address or -errno
+ *   munmap    addr len                          ret: 0 or -errno
+ *   mremap    addr len(old) off(new len) flags addr2(new addr)   ret: the address or -errno
+ *   mprotect  addr len prot                     ret: 0 or -errno
+ *   madvise   addr len flags(advice)            ret: 0 or -errno
+ *   brk       addr(requested break)             ret: the break after the call
+ *   msync     addr len flags                    ret: 0 or -errno */
+struct fl_syscall {
 	struct fl_header h;
 	__u64 addr;
 	__u64 len;
-	__s64 ret;        /* mmap: the address or -errno; munmap: 0 or -errno */
+	__s64 ret;
 	__u64 latency_ns; /* exit - entry */
 	__u64 off;
 	__u32 prot;
 	__u32 flags;
 	__s32 fd;
 	__u32 pad;
+	__u64 addr2;
 };
 
 struct fl_fault { /* 40 bytes */

@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 mkdir -p build
 cc=$(command -v clang || command -v cc)
 "$cc" -O2 -Wall -Wextra -Werror -pthread -o build/mmap_touch workloads/mmap_touch.c
+"$cc" -O2 -Wall -Wextra -Werror -o build/mm_calls workloads/mm_calls.c

@@ -80,6 +80,11 @@ Deno.test("Aggregator counts every kind of event and folds latencies and sizes",
     page_fault_kernel: 1,
     minor_faults: 6,
     major_faults: 1,
+    mremap: 0,
+    mprotect: 0,
+    madvise: 0,
+    brk: 0,
+    msync: 0,
   });
   assert.deepEqual(r.fault_kinds, { read: 1, write: 4, exec: 1, not_present: 5, protection: 1 });
   assert.equal(r.lost, 3);

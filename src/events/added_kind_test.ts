@@ -30,8 +30,8 @@ const FL_FROB = { addr: 16, pages: 24, latency_ns: 32, size: 40 } as const;
 const frobKind: EventKindDefinition<FrobEvent> = {
   name: "frob",
   counts: { frob: "frobs" },
-  tallies: [{ path: "frob_pages", order: 50 }],
-  histograms: [{ name: "frob_latency_ns", unit: "ns", order: 50 }],
+  tallies: [{ path: "frob_pages", order: 99 }],
+  histograms: [{ name: "frob_latency_ns", unit: "ns", order: 99 }],
   csvColumns: ["latency_ns", "addr", "pages"],
   csvCells: (e) => [e.latencyNs, hexCell(e.addr), e.pages],
   record: {

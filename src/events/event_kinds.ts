@@ -19,6 +19,7 @@ import { faultDoneKind } from "./fault_done_kind.ts";
 import { mmapKind } from "./mmap_kind.ts";
 import { munmapKind } from "./munmap_kind.ts";
 import { pageFaultKind } from "./page_fault_kind.ts";
+import { brkKind, madviseKind, mprotectKind, mremapKind, msyncKind } from "./syscall_kinds.ts";
 
 /** The columns every events-CSV row starts with, whatever its kind. */
 export const EVENTS_CSV_HEAD = ["kind", "pid", "tid", "timestamp_ns"] as const;
@@ -164,8 +165,8 @@ export class EventKindTable {
 }
 
 /**
- * Every kind this version of faultline traces: mmap, munmap, the page faults and the handled
- * faults.
+ * Every kind this version of faultline traces: mmap, munmap, the page faults, the handled
+ * faults, and mremap, mprotect, madvise, brk and msync.
  *
  * @example Usage
  * ```ts
@@ -173,6 +174,7 @@ export class EventKindTable {
  * import { EVENT_KINDS } from "./event_kinds.ts";
  * assert.deepEqual(EVENT_KINDS.countKeys, [
  *   "mmap", "munmap", "page_fault_user", "page_fault_kernel", "minor_faults", "major_faults",
+ *   "mremap", "mprotect", "madvise", "brk", "msync",
  * ]);
  * ```
  */
@@ -181,4 +183,9 @@ export const EVENT_KINDS: EventKindTable = new EventKindTable([
   munmapKind,
   pageFaultKind,
   faultDoneKind,
+  mremapKind,
+  mprotectKind,
+  madviseKind,
+  brkKind,
+  msyncKind,
 ]);

@@ -100,6 +100,11 @@ const C_ENUMERATORS: Record<string, string> = {
   page_fault_kernel: "FL_FAULT_KERNEL",
   minor_fault: "FL_MINOR",
   major_fault: "FL_MAJOR",
+  mremap: "FL_MREMAP",
+  mprotect: "FL_MPROTECT",
+  madvise: "FL_MADVISE",
+  brk: "FL_BRK",
+  msync: "FL_MSYNC",
 };
 
 Deno.test("Every kind's record layout and id match the committed object's BTF, field for field", () => {

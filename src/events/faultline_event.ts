@@ -23,6 +23,11 @@
 export type EventKind =
   | "mmap"
   | "munmap"
+  | "mremap"
+  | "mprotect"
+  | "madvise"
+  | "brk"
+  | "msync"
   | "page_fault_user"
   | "page_fault_kernel"
   | "minor_fault"
@@ -106,6 +111,148 @@ export interface MunmapEvent extends EventBase {
   readonly addr: bigint;
   /** The `length` argument in bytes. */
   readonly length: number;
+  /** The return value: 0, or a negative errno. */
+  readonly ret: number;
+  /** Time from syscall entry to exit, in ns. */
+  readonly latencyNs: number;
+}
+
+/**
+ * One completed `mremap` call.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { MremapEvent } from "./faultline_event.ts";
+ * const e: MremapEvent = {
+ *   kind: "mremap", pid: 1, tid: 1, timestampNs: 5, addr: 0x7f0000000000n, length: 8192,
+ *   newLength: 16384, flags: 1, newAddr: 0n, ret: 0x7f0000100000n, latencyNs: 2100,
+ * };
+ * assert.ok(e.newLength > e.length);
+ * ```
+ */
+export interface MremapEvent extends EventBase {
+  /** Always `"mremap"`. */
+  readonly kind: "mremap";
+  /** The `old_address` argument. */
+  readonly addr: bigint;
+  /** The `old_size` argument in bytes. */
+  readonly length: number;
+  /** The `new_size` argument in bytes. */
+  readonly newLength: number;
+  /** The `flags` argument (MREMAP_* bits). */
+  readonly flags: number;
+  /** The `new_address` argument (with MREMAP_FIXED). */
+  readonly newAddr: bigint;
+  /** The return value: the new address, or a negative errno. */
+  readonly ret: bigint;
+  /** Time from syscall entry to exit, in ns. */
+  readonly latencyNs: number;
+}
+
+/**
+ * One completed `mprotect` call.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { MprotectEvent } from "./faultline_event.ts";
+ * const e: MprotectEvent = {
+ *   kind: "mprotect", pid: 1, tid: 1, timestampNs: 6, addr: 0x7f0000000000n, length: 8192,
+ *   prot: 1, ret: 0, latencyNs: 700,
+ * };
+ * assert.equal(e.prot, 1);
+ * ```
+ */
+export interface MprotectEvent extends EventBase {
+  /** Always `"mprotect"`. */
+  readonly kind: "mprotect";
+  /** The `addr` argument. */
+  readonly addr: bigint;
+  /** The `len` argument in bytes. */
+  readonly length: number;
+  /** The `prot` argument (PROT_* bits). */
+  readonly prot: number;
+  /** The return value: 0, or a negative errno. */
+  readonly ret: number;
+  /** Time from syscall entry to exit, in ns. */
+  readonly latencyNs: number;
+}
+
+/**
+ * One completed `madvise` call.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { MadviseEvent } from "./faultline_event.ts";
+ * const e: MadviseEvent = {
+ *   kind: "madvise", pid: 1, tid: 1, timestampNs: 7, addr: 0x7f0000000000n, length: 8192,
+ *   advice: 4, ret: 0, latencyNs: 900,
+ * };
+ * assert.equal(e.advice, 4); // MADV_DONTNEED
+ * ```
+ */
+export interface MadviseEvent extends EventBase {
+  /** Always `"madvise"`. */
+  readonly kind: "madvise";
+  /** The `addr` argument. */
+  readonly addr: bigint;
+  /** The `length` argument in bytes. */
+  readonly length: number;
+  /** The `advice` argument (MADV_*). */
+  readonly advice: number;
+  /** The return value: 0, or a negative errno. */
+  readonly ret: number;
+  /** Time from syscall entry to exit, in ns. */
+  readonly latencyNs: number;
+}
+
+/**
+ * One completed `brk` call.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { BrkEvent } from "./faultline_event.ts";
+ * const e: BrkEvent = { kind: "brk", pid: 1, tid: 1, timestampNs: 8, addr: 0n, ret: 0x55550000n, latencyNs: 400 };
+ * assert.equal(e.addr, 0n, "brk(0) asks for the current break");
+ * ```
+ */
+export interface BrkEvent extends EventBase {
+  /** Always `"brk"`. */
+  readonly kind: "brk";
+  /** The requested break (0 asks for the current one). */
+  readonly addr: bigint;
+  /** The return value: the break after the call (unchanged when it failed). */
+  readonly ret: bigint;
+  /** Time from syscall entry to exit, in ns. */
+  readonly latencyNs: number;
+}
+
+/**
+ * One completed `msync` call.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { MsyncEvent } from "./faultline_event.ts";
+ * const e: MsyncEvent = {
+ *   kind: "msync", pid: 1, tid: 1, timestampNs: 9, addr: 0x7f0000000000n, length: 8192,
+ *   flags: 1, ret: 0, latencyNs: 600,
+ * };
+ * assert.equal(e.flags, 1); // MS_ASYNC
+ * ```
+ */
+export interface MsyncEvent extends EventBase {
+  /** Always `"msync"`. */
+  readonly kind: "msync";
+  /** The `addr` argument. */
+  readonly addr: bigint;
+  /** The `length` argument in bytes. */
+  readonly length: number;
+  /** The `flags` argument (MS_* bits). */
+  readonly flags: number;
   /** The return value: 0, or a negative errno. */
   readonly ret: number;
   /** Time from syscall entry to exit, in ns. */
@@ -227,7 +374,16 @@ export interface FaultDoneEvent extends EventBase {
  * assert.equal(events.filter((e) => e.kind === "munmap").length, 1);
  * ```
  */
-export type FaultlineEvent = MmapEvent | MunmapEvent | PageFaultEvent | FaultDoneEvent;
+export type FaultlineEvent =
+  | MmapEvent
+  | MunmapEvent
+  | MremapEvent
+  | MprotectEvent
+  | MadviseEvent
+  | BrkEvent
+  | MsyncEvent
+  | PageFaultEvent
+  | FaultDoneEvent;
 
 /** x86 page-fault error code bit: the page was present (a protection fault). */
 export const PF_PROT = 1 << 0;
@@ -277,6 +433,11 @@ export function decodeErrorCode(errorCode: number): DecodedErrorCode {
  */
 export function isErrnoReturn(low: number, high: number): boolean {
   return (high | 0) === -1 && (low >>> 0) >= 0xfffff001;
+}
+
+/** {@link isErrnoReturn} for a small return value held as a number (0 or -errno). */
+export function isErrnoInt(ret: number): boolean {
+  return isErrnoReturn(ret >>> 0, ret < 0 ? -1 : 0);
 }
 
 /** {@link isErrnoReturn} for a return value held as a bigint. */

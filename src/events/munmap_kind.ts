@@ -11,11 +11,8 @@ import {
   recordTid,
   recordTimestamp,
 } from "./event_kind.ts";
-import { isErrnoReturn, type MunmapEvent } from "./faultline_event.ts";
+import { isErrnoInt, type MunmapEvent } from "./faultline_event.ts";
 import { FL_SYSCALL as S } from "./syscall_record.ts";
-
-/** Whether munmap's return value (0 or -errno, a small int) is an error. */
-const failed = (ret: number) => isErrnoReturn(ret >>> 0, ret < 0 ? -1 : 0);
 
 /**
  * The munmap kind: counted as `counts.munmap`, its latency in `munmap_latency_ns`, its
@@ -71,7 +68,7 @@ export const munmapKind: EventKindDefinition<MunmapEvent> = {
     const fold = (latencyNs: number, ret: number) => {
       count.value++;
       latency.add(latencyNs);
-      if (failed(ret)) errors.value++;
+      if (isErrnoInt(ret)) errors.value++;
     };
     return {
       add: (e) => fold(e.latencyNs, e.ret),

@@ -15,5 +15,6 @@ export const FL_SYSCALL = {
   prot: 56,
   flags: 60,
   fd: 64,
-  size: 72,
+  addr2: 72,
+  size: 80,
 } as const;

@@ -57,6 +57,7 @@ Deno.test("The JSON report round-trips and has the versioned shape", () => {
   const back = JSON.parse(JSON.stringify(report));
   assert.deepEqual(back, report);
   assert.equal(back.version, 1);
+  // The contract's keys first, in their order; kinds added since come after them.
   assert.deepEqual(Object.keys(back.counts), [
     "mmap",
     "munmap",
@@ -64,12 +65,22 @@ Deno.test("The JSON report round-trips and has the versioned shape", () => {
     "page_fault_kernel",
     "minor_faults",
     "major_faults",
+    "mremap",
+    "mprotect",
+    "madvise",
+    "brk",
+    "msync",
   ]);
   assert.deepEqual(Object.keys(back.histograms), [
     "mmap_latency_ns",
     "munmap_latency_ns",
     "mmap_size_bytes",
     "fault_latency_ns",
+    "mremap_latency_ns",
+    "mprotect_latency_ns",
+    "madvise_latency_ns",
+    "brk_latency_ns",
+    "msync_latency_ns",
   ]);
   for (
     const key of ["unit", "count", "sum", "min", "max", "p50", "p90", "p99", "p999", "buckets"]

@@ -84,6 +84,19 @@ export function formatHistogram(name: string, h: HistogramReport): string {
     `p99 ${f(h.p99)}, p99.9 ${f(h.p999)}\n` + formatBuckets(h.buckets);
 }
 
+/** The other memory-mapping syscalls' line (mremap, mprotect, madvise, brk, msync), when any ran. */
+function otherSyscalls(report: Report): string[] {
+  const r = report as unknown as Record<string, unknown>;
+  const calls = ["mremap", "mprotect", "madvise", "brk", "msync"]
+    .filter((name) => (report.counts[name] ?? 0) > 0)
+    .map((name) => {
+      const errors = r[`${name}_errors`];
+      return `${name} ${report.counts[name]}` +
+        (typeof errors === "number" ? ` (${errors} failed)` : "");
+    });
+  return calls.length ? [`  ${calls.join(", ")}`] : [];
+}
+
 /**
  * The whole end-of-trace summary.
  *
@@ -117,6 +130,7 @@ export function formatSummary(report: Report): string {
     (report.unpaired_faults ? ` (${report.unpaired_faults} without a start)` : ""),
     `  by access: read ${k.read}, write ${k.write}, exec ${k.exec}; ` +
     `not present ${k.not_present}, protection ${k.protection}`,
+    ...otherSyscalls(report),
     report.lost
       ? `  LOST ${report.lost} events: counts and histograms are short by that many`
       : `  lost 0 events`,

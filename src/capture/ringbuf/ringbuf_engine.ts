@@ -71,6 +71,9 @@ const TRACEPOINT_PROGRAMS = [
   "on_exit_mmap",
   "on_enter_munmap",
   "on_exit_munmap",
+  ...["mremap", "mprotect", "madvise", "brk", "msync"].flatMap((
+    s,
+  ) => [`on_enter_${s}`, `on_exit_${s}`]),
   "on_page_fault_user",
   "on_page_fault_kernel",
 ];
