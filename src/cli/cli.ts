@@ -503,9 +503,6 @@ export async function main(argv: string[]): Promise<number> {
       },
     });
     closeView();
-    if (live && commandOutput !== undefined) {
-      out.print(`faultline: the command's output is in ${escapeText(commandOutput)}`, true);
-    }
     // Each report on its own: one that cannot be written does not keep the others from disk.
     const written: string[] = [];
     const contents: [string, () => string][] = [
@@ -535,6 +532,9 @@ export async function main(argv: string[]): Promise<number> {
           (written.length ? `\nfaultline: wrote ${written.map(escapeText).join(", ")}` : ""),
         toStderr,
       );
+    }
+    if (live && commandOutput !== undefined) {
+      out.print(`faultline: the command's output is in ${escapeText(commandOutput)}`, true);
     }
     if (failures.length > 0 || out.failed !== null) return EXIT_RUNTIME;
     return report.exit_status ?? 0;

@@ -84,6 +84,14 @@ export function formatHistogram(name: string, h: HistogramReport): string {
     `p99 ${f(h.p99)}, p99.9 ${f(h.p999)}\n` + formatBuckets(h.buckets);
 }
 
+/** The histograms the summary shows even when empty: those of the kinds its first lines name. */
+const ALWAYS_SHOWN = [
+  "mmap_latency_ns",
+  "munmap_latency_ns",
+  "mmap_size_bytes",
+  "fault_latency_ns",
+];
+
 /** The other memory-mapping syscalls' line (mremap, mprotect, madvise, brk, msync), when any ran. */
 function otherSyscalls(report: Report): string[] {
   const r = report as unknown as Record<string, unknown>;
@@ -137,7 +145,8 @@ export function formatSummary(report: Report): string {
     "",
   ];
   for (const [name, h] of Object.entries(report.histograms)) {
-    lines.push(formatHistogram(name, h));
+    // Empty: said for the kinds the lines above always name, left out for the others.
+    if (h.count > 0 || ALWAYS_SHOWN.includes(name)) lines.push(formatHistogram(name, h));
   }
   return lines.join("\n");
 }
