@@ -4,15 +4,15 @@
  * @module
  */
 
+import { type EventKindDefinition, hexCell, readU64 } from "./event_kind.ts";
+import { isErrnoValue, type MmapEvent } from "./faultline_event.ts";
 import {
-  type EventKindDefinition,
-  hexCell,
-  readU64,
-  recordTid,
-  recordTimestamp,
-} from "./event_kind.ts";
-import { isErrnoReturn, isErrnoValue, type MmapEvent } from "./faultline_event.ts";
-import { FL_SYSCALL as S } from "./syscall_record.ts";
+  FL_SYSCALL as S,
+  recordFailed,
+  syscallFolder,
+  syscallHead,
+  syscallLineHead,
+} from "./syscall_record.ts";
 
 /**
  * The mmap kind: counted as `counts.mmap`; its latency and length go to `mmap_latency_ns` and
@@ -50,9 +50,7 @@ export const mmapKind: EventKindDefinition<MmapEvent> = {
     ids: { mmap: 1 },
     decode: (view, at, _id, pid) => ({
       kind: "mmap",
-      pid,
-      tid: recordTid(view, at),
-      timestampNs: recordTimestamp(view, at),
+      ...syscallHead(view, at, pid),
       addr: view.getBigUint64(at + S.addr, true),
       length: readU64(view, at + S.len),
       prot: view.getUint32(at + S.prot, true),
@@ -60,7 +58,6 @@ export const mmapKind: EventKindDefinition<MmapEvent> = {
       fd: view.getInt32(at + S.fd, true),
       offset: readU64(view, at + S.off),
       ret: view.getBigInt64(at + S.ret, true),
-      latencyNs: readU64(view, at + S.latency_ns),
     }),
   },
   line: {
@@ -68,10 +65,7 @@ export const mmapKind: EventKindDefinition<MmapEvent> = {
     fields: 11, // m TID TS LAT ADDR LEN PROT FLAGS FD OFF RET
     parse: (f, _kind, pid) => ({
       kind: "mmap",
-      pid,
-      tid: Number(f[1]),
-      timestampNs: Number(f[2]),
-      latencyNs: Number(f[3]),
+      ...syscallLineHead(f, pid),
       addr: BigInt(f[4]!),
       length: Number(f[5]),
       prot: Number(f[6]),
@@ -82,24 +76,17 @@ export const mmapKind: EventKindDefinition<MmapEvent> = {
     }),
   },
   bind(store) {
-    const count = store.count("mmap");
-    const errors = store.tally("mmap_errors");
-    const latency = store.histogram("mmap_latency_ns");
+    const call = syscallFolder(store, "mmap", true);
     const size = store.histogram("mmap_size_bytes");
-    const fold = (length: number, latencyNs: number, failed: boolean) => {
-      count.value++;
-      latency.add(latencyNs);
-      size.add(length);
-      if (failed) errors.value++;
-    };
     return {
-      add: (e) => fold(e.length, e.latencyNs, isErrnoValue(e.ret)),
-      fold: (view, at) =>
-        fold(
-          readU64(view, at + S.len),
-          readU64(view, at + S.latency_ns),
-          isErrnoReturn(view.getUint32(at + S.ret, true), view.getInt32(at + S.ret + 4, true)),
-        ),
+      add(e) {
+        call(e.latencyNs, isErrnoValue(e.ret));
+        size.add(e.length);
+      },
+      fold(view, at) {
+        call(readU64(view, at + S.latency_ns), recordFailed(view, at));
+        size.add(readU64(view, at + S.len));
+      },
     };
   },
 };

@@ -4,15 +4,15 @@
  * @module
  */
 
-import {
-  type EventKindDefinition,
-  hexCell,
-  readU64,
-  recordTid,
-  recordTimestamp,
-} from "./event_kind.ts";
+import { type EventKindDefinition, hexCell, readU64 } from "./event_kind.ts";
 import { isErrnoInt, type MunmapEvent } from "./faultline_event.ts";
-import { FL_SYSCALL as S } from "./syscall_record.ts";
+import {
+  FL_SYSCALL as S,
+  recordFailed,
+  syscallFolder,
+  syscallHead,
+  syscallLineHead,
+} from "./syscall_record.ts";
 
 /**
  * The munmap kind: counted as `counts.munmap`, its latency in `munmap_latency_ns`, its
@@ -38,13 +38,10 @@ export const munmapKind: EventKindDefinition<MunmapEvent> = {
     ids: { munmap: 2 },
     decode: (view, at, _id, pid) => ({
       kind: "munmap",
-      pid,
-      tid: recordTid(view, at),
-      timestampNs: recordTimestamp(view, at),
+      ...syscallHead(view, at, pid),
       addr: view.getBigUint64(at + S.addr, true),
       length: readU64(view, at + S.len),
       ret: view.getInt32(at + S.ret, true),
-      latencyNs: readU64(view, at + S.latency_ns),
     }),
   },
   line: {
@@ -52,27 +49,17 @@ export const munmapKind: EventKindDefinition<MunmapEvent> = {
     fields: 7, // u TID TS LAT ADDR LEN RET
     parse: (f, _kind, pid) => ({
       kind: "munmap",
-      pid,
-      tid: Number(f[1]),
-      timestampNs: Number(f[2]),
-      latencyNs: Number(f[3]),
+      ...syscallLineHead(f, pid),
       addr: BigInt(f[4]!),
       length: Number(f[5]),
       ret: Number(f[6]),
     }),
   },
   bind(store) {
-    const count = store.count("munmap");
-    const errors = store.tally("munmap_errors");
-    const latency = store.histogram("munmap_latency_ns");
-    const fold = (latencyNs: number, ret: number) => {
-      count.value++;
-      latency.add(latencyNs);
-      if (isErrnoInt(ret)) errors.value++;
-    };
+    const call = syscallFolder(store, "munmap", true);
     return {
-      add: (e) => fold(e.latencyNs, e.ret),
-      fold: (view, at) => fold(readU64(view, at + S.latency_ns), view.getInt32(at + S.ret, true)),
+      add: (e) => call(e.latencyNs, isErrnoInt(e.ret)),
+      fold: (view, at) => call(readU64(view, at + S.latency_ns), recordFailed(view, at)),
     };
   },
 };

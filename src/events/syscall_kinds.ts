@@ -7,56 +7,23 @@
  * @module
  */
 
-import {
-  type EventKindDefinition,
-  hexCell,
-  type KindStore,
-  readU64,
-  recordTid,
-  recordTimestamp,
-} from "./event_kind.ts";
+import { type EventKindDefinition, hexCell, readU64 } from "./event_kind.ts";
 import {
   type BrkEvent,
   isErrnoInt,
-  isErrnoReturn,
   isErrnoValue,
   type MadviseEvent,
   type MprotectEvent,
   type MremapEvent,
   type MsyncEvent,
 } from "./faultline_event.ts";
-import { FL_SYSCALL as S } from "./syscall_record.ts";
-
-/** The fields every syscall event starts with, read from its record. */
-function head(view: DataView, at: number, pid: number) {
-  return {
-    pid,
-    tid: recordTid(view, at),
-    timestampNs: recordTimestamp(view, at),
-    latencyNs: readU64(view, at + S.latency_ns),
-  };
-}
-
-/** The fields every syscall line starts with: `TAG TID TS LAT`. */
-function lineHead(f: readonly string[], pid: number) {
-  return { pid, tid: Number(f[1]), timestampNs: Number(f[2]), latencyNs: Number(f[3]) };
-}
-
-/** Counts a call of `name`, adds its latency, and tallies it as failed when told so. */
-function syscallFolder(store: KindStore, name: string, errors: boolean) {
-  const count = store.count(name);
-  const failures = errors ? store.tally(`${name}_errors`) : null;
-  const latency = store.histogram(`${name}_latency_ns`);
-  return (latencyNs: number, failed: boolean) => {
-    count.value++;
-    latency.add(latencyNs);
-    if (failed && failures) failures.value++;
-  };
-}
-
-/** Whether the record's ret, as a 64-bit value, is -errno. */
-const recordFailed = (view: DataView, at: number) =>
-  isErrnoReturn(view.getUint32(at + S.ret, true), view.getInt32(at + S.ret + 4, true));
+import {
+  FL_SYSCALL as S,
+  recordFailed,
+  syscallFolder,
+  syscallHead as head,
+  syscallLineHead as lineHead,
+} from "./syscall_record.ts";
 
 /**
  * mremap: counts as `counts.mremap`, its latency in `mremap_latency_ns`, failures in
