@@ -171,7 +171,12 @@ for (const name of ENGINE_NAMES) {
       );
       assert.ok(Math.abs(diff) <= FAULT_TOLERANCE, `within ${FAULT_TOLERANCE}: ${diff}`);
       assert.ok(report.counts.minor_faults >= N * K, "at least the workload's own first touches");
-      assert.equal(report.counts.major_faults, perf.major);
+      // On a warm cache the only "major" faults are ones the kernel retried under lock
+      // contention and counts as major: they come and go between two runs (seen: 0 vs 1).
+      assert.ok(
+        Math.abs(report.counts.major_faults - perf.major) <= 2,
+        `major faults ${report.counts.major_faults} vs perf stat ${perf.major}`,
+      );
       // Every handled fault follows a page_fault tracepoint on its thread, so each has a latency.
       const c = report.counts;
       assert.equal(c.minor_faults + c.major_faults, c.page_fault_user + c.page_fault_kernel);
