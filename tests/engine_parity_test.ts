@@ -61,7 +61,8 @@ probeTest(
     assert.equal(rb.counts.mmap, bt.counts.mmap);
     assert.equal(rb.counts.munmap, bt.counts.munmap);
     assert.deepEqual(rb.histograms.mmap_size_bytes.buckets, bt.histograms.mmap_size_bytes.buckets);
-    assert.equal(rb.counts.major_faults, bt.counts.major_faults);
+    // Two runs: the kernel's retried faults, counted as major, vary between them.
+    assert.ok(Math.abs(rb.counts.major_faults - bt.counts.major_faults) <= 2);
     // Two runs of a command differ by a few faults (ASLR); the engines add none.
     const diff = rb.counts.minor_faults - bt.counts.minor_faults;
     assert.ok(
