@@ -82,3 +82,32 @@ export function toolchainTest(name: string, fn: () => Promise<void>): void {
     },
   });
 }
+
+/** Runs trace.ts as nobody (uid 65534), which cannot read root's Deno cache: it gets a copy. */
+export async function runAsNobody(args: string[]): Promise<{ code: number; stderr: string }> {
+  const denoDir = Deno.makeTempDirSync();
+  const home = Deno.env.get("DENO_DIR") ??
+    `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/deno`;
+  await new Deno.Command("cp", { args: ["-r", `${home}/npm`, denoDir] }).output();
+  await new Deno.Command("chmod", { args: ["-R", "a+rX", denoDir] }).output();
+  const out = await new Deno.Command("setpriv", {
+    args: [
+      "--reuid",
+      "65534",
+      "--regid",
+      "65534",
+      "--clear-groups",
+      "--",
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--cached-only",
+      repoPath("trace.ts"),
+      ...args,
+    ],
+    env: { DENO_DIR: denoDir, HOME: denoDir },
+    stdin: "null",
+  }).output();
+  Deno.removeSync(denoDir, { recursive: true });
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}

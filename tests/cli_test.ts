@@ -2,7 +2,7 @@
  * The CLI as a user meets it: exit statuses and the one-sentence errors. These need no probes.
  */
 import assert from "node:assert/strict";
-import { repoPath } from "./_capability.ts";
+import { repoPath, runAsNobody } from "./_capability.ts";
 
 const TRACE = repoPath("trace.ts");
 
@@ -124,35 +124,6 @@ Deno.test("trace.ts --help lists every flag", async () => {
     assert.ok(r.stdout.includes(flag), flag);
   }
 });
-
-/** Runs trace.ts as nobody (uid 65534), which cannot read root's Deno cache: it gets a copy. */
-async function runAsNobody(args: string[]) {
-  const denoDir = Deno.makeTempDirSync();
-  const home = Deno.env.get("DENO_DIR") ??
-    `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/deno`;
-  await new Deno.Command("cp", { args: ["-r", `${home}/npm`, denoDir] }).output();
-  await new Deno.Command("chmod", { args: ["-R", "a+rX", denoDir] }).output();
-  const out = await new Deno.Command("setpriv", {
-    args: [
-      "--reuid",
-      "65534",
-      "--regid",
-      "65534",
-      "--clear-groups",
-      "--",
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--cached-only",
-      TRACE,
-      ...args,
-    ],
-    env: { DENO_DIR: denoDir, HOME: denoDir },
-    stdin: "null",
-  }).output();
-  Deno.removeSync(denoDir, { recursive: true });
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
 
 Deno.test({
   name: "trace.ts exits 1 without root, in one sentence, with the default engine",

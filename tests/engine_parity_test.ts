@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { Aggregator, BpftraceEngine, type Report, RingbufEngine, trace } from "../mod.ts";
-import { LaunchedCommand } from "../src/session/launched_command.ts";
+import { traceWithBothEngines } from "./_both_engines.ts";
 import { probeTest, repoPath } from "./_capability.ts";
 
 const ARGV = [repoPath("build/mmap_touch"), "300", "16", String(0x5a5000), "0", "2"];
@@ -21,24 +21,8 @@ function reportOf(agg: Aggregator, engine: string): Report {
 }
 
 probeTest("One run traced by both engines at once gives identical counts and buckets", async () => {
-  const launched = await LaunchedCommand.start(ARGV);
-  const engines = [new BpftraceEngine(), new RingbufEngine()];
-  const aggs = engines.map(() => new Aggregator());
-  const captures = await Promise.all(
-    engines.map((engine, i) =>
-      engine.attach({ pid: launched.pid, armOnExec: true }, {
-        event: (e) => aggs[i]!.add(e),
-        lost: (n) => aggs[i]!.addLost(n),
-      })
-    ),
-  );
-  const failures: unknown[] = [];
-  for (const c of captures) c.ended.catch((e) => failures.push(e));
-  launched.resume();
-  assert.equal(await launched.exited, 0);
-  await Promise.all(captures.map((c) => c.stop()));
-  assert.deepEqual(failures, [], "neither engine failed");
-  const [bt, rb] = aggs.map((a, i) => reportOf(a, engines[i]!.name));
+  const both = await traceWithBothEngines(ARGV);
+  const [bt, rb] = [reportOf(both.bpftrace, "bpftrace"), reportOf(both.ringbuf, "ringbuf")];
   assert.equal(bt!.lost, 0);
   assert.equal(rb!.lost, 0);
   assert.deepEqual(rb!.counts, bt!.counts);

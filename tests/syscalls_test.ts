@@ -4,16 +4,8 @@
  * engines agree on one run traced by both at once.
  */
 import assert from "node:assert/strict";
-import {
-  Aggregator,
-  BpftraceEngine,
-  ENGINE_NAMES,
-  type FaultlineEvent,
-  makeEngine,
-  RingbufEngine,
-  trace,
-} from "../mod.ts";
-import { LaunchedCommand } from "../src/session/launched_command.ts";
+import { ENGINE_NAMES, type FaultlineEvent, makeEngine, trace } from "../mod.ts";
+import { traceWithBothEngines } from "./_both_engines.ts";
 import { probeTest, repoPath } from "./_capability.ts";
 
 const N = 200;
@@ -82,21 +74,7 @@ for (const name of ENGINE_NAMES) {
 }
 
 probeTest("Both engines tracing one run at once agree on every syscall", async () => {
-  const launched = await LaunchedCommand.start(ARGV);
-  const engines = [new BpftraceEngine(), new RingbufEngine()];
-  const aggs = engines.map(() => new Aggregator());
-  const captures = await Promise.all(
-    engines.map((engine, i) =>
-      engine.attach({ pid: launched.pid, armOnExec: true }, {
-        event: (e) => aggs[i]!.add(e),
-        lost: (n) => aggs[i]!.addLost(n),
-      })
-    ),
-  );
-  launched.resume();
-  assert.equal(await launched.exited, 0);
-  await Promise.all(captures.map((c) => c.stop()));
-  const [bt, rb] = aggs;
+  const { bpftrace: bt, ringbuf: rb } = await traceWithBothEngines(ARGV);
   assert.equal(bt!.lost + rb!.lost, 0);
   for (const call of CALLS) assert.equal(rb!.counts[call], bt!.counts[call], call);
   assert.ok(rb!.counts.mremap! >= N);
