@@ -24,8 +24,20 @@
  * @module
  */
 
-export { checkDuration, checkPid, trace, type TraceOptions } from "./src/session/trace_session.ts";
-export type { AttachOptions, Capture, Engine, EventSink } from "./src/capture/engine.ts";
+export {
+  attributionTables,
+  checkDuration,
+  checkPid,
+  trace,
+  type TraceOptions,
+} from "./src/session/trace_session.ts";
+export type {
+  AttachOptions,
+  Capture,
+  CgroupTarget,
+  Engine,
+  EventSink,
+} from "./src/capture/engine.ts";
 export { FallbackEngine } from "./src/capture/fallback_engine.ts";
 export {
   ENGINE_NAMES,
@@ -49,6 +61,7 @@ export {
   decodeErrorCode,
   type EventBase,
   type EventKind,
+  exitStatusOf,
   type FaultAccess,
   type FaultCause,
   type FaultDoneEvent,
@@ -61,6 +74,9 @@ export {
   type MsyncEvent,
   type MunmapEvent,
   type PageFaultEvent,
+  type ProcessExecEvent,
+  type ProcessExitEvent,
+  type ProcessForkEvent,
 } from "./src/events/faultline_event.ts";
 export type {
   EventKindDefinition,
@@ -100,7 +116,26 @@ export {
   type ReportHistograms,
   type ReportTarget,
 } from "./src/aggregate/report.ts";
+export {
+  type ProcessInfo,
+  type ProcessReport,
+  ProcessTable,
+  type ProcessTableOptions,
+} from "./src/aggregate/process_table.ts";
+export {
+  type MappingReport,
+  type MappingSource,
+  MappingTable,
+  type MappingTableOptions,
+  type MapsEntry,
+} from "./src/aggregate/mapping_table.ts";
 export { REPORT_CSV_COLUMNS, reportToCsv } from "./src/output/report_csv.ts";
+export {
+  BY_NAMES,
+  MAPPINGS_CSV_COLUMNS,
+  mappingsToCsv,
+  type SummaryBy,
+} from "./src/output/attribution_tables.ts";
 export { intervalsToCsv } from "./src/output/intervals_csv.ts";
 export {
   type CsvRowFormatter,
@@ -109,7 +144,11 @@ export {
   EventsCsvWriter,
   eventToCsvRow,
 } from "./src/output/events_csv_writer.ts";
-export { formatHistogram, formatSummary } from "./src/output/terminal_summary.ts";
+export {
+  formatHistogram,
+  formatSummary,
+  type SummaryOptions,
+} from "./src/output/terminal_summary.ts";
 export {
   EXIT_RUNTIME,
   EXIT_USAGE,

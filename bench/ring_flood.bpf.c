@@ -43,6 +43,7 @@ int flood(void *ctx)
 			d->h.ts_ns = now;
 			d->h.tid = (__u32)id;
 			d->h.kind = FL_MINOR;
+			d->h.pid = (__u32)(id >> 32);
 			d->latency_ns = 1000 + i;
 			bpf_ringbuf_submit(d, BPF_RB_NO_WAKEUP);
 		} else {
@@ -52,6 +53,7 @@ int flood(void *ctx)
 			f->h.ts_ns = now;
 			f->h.tid = (__u32)id;
 			f->h.kind = FL_FAULT_USER;
+			f->h.pid = (__u32)(id >> 32);
 			f->address = 0x7f0000000000ULL + i * 4096;
 			f->ip = 0x555555555443ULL;
 			f->error_code = 6;

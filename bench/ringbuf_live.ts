@@ -82,7 +82,7 @@ async function run(recordsPerSecond: number) {
   const agg = new Aggregator();
   let decoded = 0;
   const deliver = (view: DataView, at: number) => {
-    const e = EVENT_KINDS.decodeRecord(view, at, child.pid);
+    const e = EVENT_KINDS.decodeRecord(view, at);
     if (e !== null) {
       agg.add(e);
       decoded++;

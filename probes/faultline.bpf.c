@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * faultline.bpf.c - the ringbuf engine's probes: one process's mmap, munmap, mremap, mprotect,
- * madvise, brk and msync calls and page faults,
- * written as fixed records (faultline.h) into a BPF ring buffer that faultline reads zero-copy.
+ * faultline.bpf.c - the ringbuf engine's probes: the traced processes' mmap, munmap, mremap,
+ * mprotect, madvise, brk and msync calls, page faults, forks, execs and exits, written as fixed
+ * records (faultline.h) into a BPF ring buffer that faultline reads zero-copy.
  *
  * The same events as faultline.bt, so both engines report the same counts:
  *   tracepoint/syscalls/sys_{enter,exit}_{mmap,munmap,mremap,mprotect,madvise,brk,msync}
@@ -14,10 +14,16 @@
  *       fire once the kernel has handled a fault: paired with the page_fault_* before them
  *       on the same thread for the fault's latency
  *   tracepoint/syscalls/sys_enter_execve                 arms counting when arm_on_exec is set
+ *   tp_btf/sched_process_fork                           a traced process forks a process: in
+ *       FL_MODE_PIDS with follow_children, the child's tgid joins "traced" before it first runs
+ *   tp_btf/sched_process_exec                           the new command name
+ *   tp_btf/sched_process_exit                           the last thread of a process exits:
+ *       its exit code; its tgid leaves "traced"
  *
- * Configuration: struct fl_config, the whole of .rodata, written before load: target_tgid
- * (all of its threads are traced, nothing else) and arm_on_exec (count nothing until
- * target_tgid enters execve, the way perf stat CMD counts a command from its exec). The
+ * Configuration: struct fl_config, the whole of .rodata, written before load: which processes
+ * (mode: the tgids in the map "traced", which faultline seeds with target_tgid before attaching;
+ * a cgroup v2 subtree; or all but faultline), follow_children, and arm_on_exec (count nothing
+ * until target_tgid enters execve, the way perf stat CMD counts a command from its exec). The
  * window: `enabled` (map .data.window) is set by faultline once every program is attached and
  * cleared before any is detached; nothing is counted outside it.
  *
@@ -48,6 +54,8 @@ const enum fl_kind *unused_fl_kind __attribute__((unused));
 const struct fl_syscall *unused_fl_syscall __attribute__((unused));
 const struct fl_fault *unused_fl_fault __attribute__((unused));
 const struct fl_done *unused_fl_done __attribute__((unused));
+const struct fl_task *unused_fl_task __attribute__((unused));
+const enum fl_mode *unused_fl_mode __attribute__((unused));
 
 /* Set once target_tgid enters execve (when arm_on_exec). */
 __u32 armed = 0;
@@ -68,6 +76,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } dropped SEC(".maps");
+
+/* FL_MODE_PIDS: the traced processes, tgid -> the tgid of the traced process that forked it
+ * (0 for the target). A fork that finds it full is counted as dropped. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} traced SEC(".maps");
 
 struct syscall_start {
 	__u64 ts_ns; /* 0: no syscall in flight */
@@ -116,24 +134,44 @@ struct tp_sys_exit {
 	__s64 nr;
 	__s64 ret;
 };
-/* The one field of the kernel's struct pt_regs read here, relocated by CO-RE against the
- * running kernel's BTF. */
+/* The fields of the kernel's structs read here, relocated by CO-RE against the running
+ * kernel's BTF. */
 struct pt_regs {
 	unsigned long ip;
 } __attribute__((preserve_access_index));
+struct task_struct {
+	int pid;
+	int tgid;
+	int exit_code;
+	char comm[16];
+} __attribute__((preserve_access_index));
 
-/* The calling thread's tid if it belongs to the target, the window is open and counting is
- * armed, else 0. */
-static __always_inline __u32 traced_tid(void)
+/* Whether the current task's process (tgid) is one faultline traces. */
+static __always_inline int in_scope(__u32 tgid)
 {
-	if (!enabled)
+	if (config.mode == FL_MODE_ALL)
+		return tgid != config.self_tgid;
+	if (config.mode == FL_MODE_CGROUP)
+		return bpf_get_current_ancestor_cgroup_id(config.cgroup_level) == config.cgroup_id;
+	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+}
+
+/* Whether the window is open and counting is armed. */
+static __always_inline int counting(void)
+{
+	return enabled && (!config.arm_on_exec || armed);
+}
+
+/* The calling thread's pid (high 32 bits) and tid (low) if it belongs to a traced process,
+ * the window is open and counting is armed, else 0. */
+static __always_inline __u64 traced_task(void)
+{
+	if (!counting())
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
-	if ((__u32)(id >> 32) != config.target_tgid)
+	if (!in_scope((__u32)(id >> 32)))
 		return 0;
-	if (config.arm_on_exec && !armed)
-		return 0;
-	return (__u32)id;
+	return id;
 }
 
 static __always_inline void count_drop(void)
@@ -146,7 +184,7 @@ static __always_inline void count_drop(void)
 
 /* A ring record of `size` bytes with its header filled in, or NULL (counted as dropped) when
  * the ring is full. */
-static __always_inline void *reserve(__u64 size, __u64 now, __u32 tid, __u32 kind)
+static __always_inline void *reserve(__u64 size, __u64 now, __u64 id, __u32 kind)
 {
 	struct fl_header *h = bpf_ringbuf_reserve(&events, size, 0);
 	if (!h) {
@@ -154,8 +192,10 @@ static __always_inline void *reserve(__u64 size, __u64 now, __u32 tid, __u32 kin
 		return NULL;
 	}
 	h->ts_ns = now;
-	h->tid = tid;
+	h->tid = (__u32)id;
 	h->kind = kind;
+	h->pid = (__u32)(id >> 32);
+	h->pad = 0;
 	return h;
 }
 
@@ -172,7 +212,7 @@ int on_execve(void *ctx)
 static __always_inline int syscall_enter(__u64 addr, __u64 len, __u64 prot, __u64 flags,
 					 __u64 fd, __u64 off, __u64 addr2)
 {
-	if (!traced_tid())
+	if (!traced_task())
 		return 0;
 	struct syscall_start *s = bpf_task_storage_get(&syscall_starts,
 		bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -239,15 +279,15 @@ int on_enter_msync(struct tp_sys_enter_args *ctx)
 
 static __always_inline int syscall_exit(struct tp_sys_exit *ctx, __u32 kind)
 {
-	__u32 tid = traced_tid();
-	if (!tid)
+	__u64 id = traced_task();
+	if (!id)
 		return 0;
 	struct syscall_start *s = bpf_task_storage_get(&syscall_starts,
 		bpf_get_current_task_btf(), 0, 0);
 	if (!s || !s->ts_ns)
 		return 0; /* entered before the probes attached */
 	__u64 now = bpf_ktime_get_ns();
-	struct fl_syscall *r = reserve(sizeof(*r), now, tid, kind);
+	struct fl_syscall *r = reserve(sizeof(*r), now, id, kind);
 	if (r) {
 		r->addr = s->addr;
 		r->len = s->len;
@@ -311,15 +351,15 @@ int on_exit_msync(struct tp_sys_exit *ctx)
  * unsigned long error_code). */
 static __always_inline int page_fault(__u64 *ctx, __u32 kind)
 {
-	__u32 tid = traced_tid();
-	if (!tid)
+	__u64 id = traced_task();
+	if (!id)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
 	__u64 *start = bpf_task_storage_get(&fault_starts, bpf_get_current_task_btf(), 0,
 		BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (start)
 		*start = now;
-	struct fl_fault *r = reserve(sizeof(*r), now, tid, kind);
+	struct fl_fault *r = reserve(sizeof(*r), now, id, kind);
 	if (!r)
 		return 0;
 	r->address = ctx[0];
@@ -343,8 +383,8 @@ int on_page_fault_kernel(__u64 *ctx)
 
 static __always_inline int fault_done(__u32 kind)
 {
-	__u32 tid = traced_tid();
-	if (!tid)
+	__u64 id = traced_task();
+	if (!id)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
 	__u64 latency = FL_UNPAIRED;
@@ -353,7 +393,7 @@ static __always_inline int fault_done(__u32 kind)
 		latency = now - *start;
 		*start = 0;
 	}
-	struct fl_done *r = reserve(sizeof(*r), now, tid, kind);
+	struct fl_done *r = reserve(sizeof(*r), now, id, kind);
 	if (!r)
 		return 0;
 	r->latency_ns = latency;
@@ -371,4 +411,75 @@ SEC("perf_event")
 int on_major_fault(void *ctx)
 {
 	return fault_done(FL_MAJOR);
+}
+
+/* A record of a traced process's life (fork, exec, exit), on the current thread. */
+static __always_inline void task_record(__u64 id, __u32 kind, __u32 child, __s32 exit_code,
+					const char *comm)
+{
+	struct fl_task *r = reserve(sizeof(*r), bpf_ktime_get_ns(), id, kind);
+	if (!r)
+		return;
+	r->child = child;
+	r->exit_code = exit_code;
+	bpf_probe_read_kernel(r->comm, sizeof(r->comm), comm);
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+}
+
+/* ctx: (struct task_struct *parent, struct task_struct *child), in the parent. */
+SEC("tp_btf/sched_process_fork")
+int on_process_fork(__u64 *ctx)
+{
+	struct task_struct *parent = (struct task_struct *)ctx[0];
+	struct task_struct *child = (struct task_struct *)ctx[1];
+	__u32 parent_tgid = parent->tgid;
+	__u32 child_tgid = child->tgid;
+	if (child_tgid == parent_tgid)
+		return 0; /* a new thread: its process is traced or not already */
+	if (!in_scope(parent_tgid))
+		return 0;
+	if (config.mode == FL_MODE_PIDS) {
+		if (!config.follow_children)
+			return 0;
+		/* Before the child first runs: none of its events can be missed. */
+		if (bpf_map_update_elem(&traced, &child_tgid, &parent_tgid, BPF_ANY) != 0) {
+			count_drop();
+			return 0;
+		}
+	}
+	if (!counting())
+		return 0;
+	task_record(((__u64)parent_tgid << 32) | (__u32)parent->pid, FL_FORK, child_tgid, 0,
+		    child->comm);
+	return 0;
+}
+
+/* ctx: (struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm), in p. */
+SEC("tp_btf/sched_process_exec")
+int on_process_exec(__u64 *ctx)
+{
+	__u64 id = traced_task();
+	if (!id)
+		return 0;
+	struct task_struct *p = (struct task_struct *)ctx[0];
+	task_record(id, FL_EXEC, 0, 0, p->comm);
+	return 0;
+}
+
+/* ctx: (struct task_struct *p, bool group_dead), in p. */
+SEC("tp_btf/sched_process_exit")
+int on_process_exit(__u64 *ctx)
+{
+	if (!(__u8)ctx[1])
+		return 0; /* other threads of the process live on */
+	struct task_struct *p = (struct task_struct *)ctx[0];
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = (__u32)(id >> 32);
+	if (!in_scope(tgid))
+		return 0;
+	if (counting())
+		task_record(id, FL_EXIT, 0, p->exit_code, p->comm);
+	if (config.mode == FL_MODE_PIDS)
+		bpf_map_delete_elem(&traced, &tgid); /* its tgid may be reused by anyone */
+	return 0;
 }

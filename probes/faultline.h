@@ -23,24 +23,42 @@ enum fl_kind {
 	FL_MADVISE = 9,      /* struct fl_syscall: one completed madvise */
 	FL_BRK = 10,         /* struct fl_syscall: one completed brk */
 	FL_MSYNC = 11,       /* struct fl_syscall: one completed msync */
+	FL_FORK = 12,        /* struct fl_task: a traced process forked a process (not a thread) */
+	FL_EXEC = 13,        /* struct fl_task: a traced process completed an execve */
+	FL_EXIT = 14,        /* struct fl_task: a traced process's last thread exited */
+};
+
+/* Which processes are traced (fl_config.mode). */
+enum fl_mode {
+	FL_MODE_PIDS = 0,   /* the tgids in the map "traced": target_tgid, and (follow_children)
+			     * every process a traced one forks, added at sched_process_fork */
+	FL_MODE_CGROUP = 1, /* every process in cgroup v2 cgroup_id or below it (at cgroup_level) */
+	FL_MODE_ALL = 2,    /* every process but self_tgid (faultline itself) */
 };
 
 /* The engine's settings, the whole of .rodata, written by faultline before load. */
 struct fl_config {
-	__u32 target_tgid; /* the process traced, all of its threads */
-	__u32 arm_on_exec; /* 1: count nothing until target_tgid enters execve */
+	__u32 target_tgid;     /* the process traced, all of its threads (FL_MODE_PIDS) */
+	__u32 arm_on_exec;     /* 1: count nothing until target_tgid enters execve */
+	__u32 mode;            /* enum fl_mode */
+	__u32 follow_children; /* FL_MODE_PIDS: 1 traces what traced processes fork */
+	__u64 cgroup_id;       /* FL_MODE_CGROUP: the cgroup v2 directory's id (its inode) */
+	__u32 cgroup_level;    /* FL_MODE_CGROUP: its depth below the root (the root is 0) */
+	__u32 self_tgid;       /* FL_MODE_ALL: the one process left out */
 };
 
 /* fl_done.latency_ns of a fault that no page_fault tracepoint preceded on its thread. */
 #define FL_UNPAIRED 0xffffffffffffffffULL
 
-struct fl_header { /* 16 bytes */
+struct fl_header { /* 24 bytes */
 	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC, at the event (syscalls: their exit) */
 	__u32 tid;
 	__u32 kind; /* enum fl_kind */
+	__u32 pid;  /* the process (tgid) of tid */
+	__u32 pad;
 };
 
-/* 80 bytes: one completed memory-mapping syscall. Fields a call does not have are 0 (fd -1):
+/* 88 bytes: one completed memory-mapping syscall. Fields a call does not have are 0 (fd -1):
  *   mmap      addr len prot flags fd off        ret: the address or -errno
  *   munmap    addr len                          ret: 0 or -errno
  *   mremap    addr len(old) off(new len) flags addr2(new addr)   ret: the address or -errno
@@ -62,16 +80,29 @@ struct fl_syscall {
 	__u64 addr2;
 };
 
-struct fl_fault { /* 40 bytes */
+struct fl_fault { /* 48 bytes */
 	struct fl_header h;
 	__u64 address;
 	__u64 ip;
 	__u64 error_code;
 };
 
-struct fl_done { /* 24 bytes */
+struct fl_done { /* 32 bytes */
 	struct fl_header h;
 	__u64 latency_ns; /* since the page_fault tracepoint on this thread, or FL_UNPAIRED */
+};
+
+/* 48 bytes: a traced process's life. The header's pid and tid are the process and thread the
+ * event happened on (FL_FORK: the parent, on the thread that forked).
+ *   FL_FORK  child: the new process's tgid; comm: its name (the parent's, until it execs)
+ *   FL_EXEC  comm: the name after the exec
+ *   FL_EXIT  exit_code: the kernel's exit code (wait(2) status: code << 8, or the signal)
+ */
+struct fl_task {
+	struct fl_header h;
+	__u32 child;
+	__s32 exit_code;
+	char comm[16];
 };
 
 #endif /* FAULTLINE_H */

@@ -6,3 +6,5 @@ mkdir -p build
 cc=$(command -v clang || command -v cc)
 "$cc" -O2 -Wall -Wextra -Werror -pthread -o build/mmap_touch workloads/mmap_touch.c
 "$cc" -O2 -Wall -Wextra -Werror -o build/mm_calls workloads/mm_calls.c
+"$cc" -O2 -Wall -Wextra -Werror -o build/fork_tree workloads/fork_tree.c
+"$cc" -O2 -Wall -Wextra -Werror -o build/map_file workloads/map_file.c

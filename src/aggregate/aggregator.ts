@@ -9,6 +9,8 @@ import type { KindFolder, KindStore, Tally } from "../events/event_kind.ts";
 import { EVENT_KINDS, type EventKindTable } from "../events/event_kinds.ts";
 import type { EventBase, FaultlineEvent } from "../events/faultline_event.ts";
 import { Log2Histogram } from "./log2_histogram.ts";
+import type { MappingTable } from "./mapping_table.ts";
+import type { ProcessTable } from "./process_table.ts";
 import {
   type HistogramReport,
   type Report,
@@ -69,11 +71,23 @@ export class Aggregator implements KindStore {
   readonly #tallies = new Map<string, Tally>();
   readonly #histograms = new Map<string, Log2Histogram>();
   readonly #folders = new Map<string, KindFolder<EventBase>>();
+  /** Events per process, when kept (the report's `processes`). */
+  readonly processes: ProcessTable | null;
+  /** Faults per mapping, when kept (the report's `mappings`). */
+  readonly mappings: MappingTable | null;
   #lost = 0;
 
-  /** Makes an empty aggregation of the kinds in `kinds` (by default every kind faultline has). */
-  constructor(kinds: EventKindTable = EVENT_KINDS) {
+  /**
+   * Makes an empty aggregation of the kinds in `kinds` (by default every kind faultline has),
+   * feeding every event to the tables given too.
+   */
+  constructor(
+    kinds: EventKindTable = EVENT_KINDS,
+    tables: { processes?: ProcessTable; mappings?: MappingTable } = {},
+  ) {
     this.kinds = kinds;
+    this.processes = tables.processes ?? null;
+    this.mappings = tables.mappings ?? null;
     for (const key of kinds.countKeys) this.#counts.set(key, { value: 0 });
     for (const t of kinds.tallies) this.#tallies.set(t.path, { value: 0 });
     for (const h of kinds.histograms) this.#histograms.set(h.name, new Log2Histogram(h.unit));
@@ -128,6 +142,16 @@ export class Aggregator implements KindStore {
       );
     }
     folder.add(event);
+    this.processes?.add(event);
+    this.mappings?.add(event);
+  }
+
+  /**
+   * Whether it needs each event as an object ({@link Aggregator.add}): its tables do. When
+   * false, an engine may fold ring records straight in as a {@link KindStore}.
+   */
+  get needsEvents(): boolean {
+    return this.processes !== null || this.mappings !== null;
   }
 
   /** Every histogram as the report writes it, by report name. */
@@ -170,6 +194,10 @@ export class Aggregator implements KindStore {
       lost: this.#lost,
       ...tallies,
       histograms: histograms as ReportHistograms,
+      ...(this.processes ? { processes: this.processes.report() } : {}),
+      ...(this.mappings
+        ? { mappings: this.mappings.report(100, (pid) => this.processes?.commandOf(pid) ?? null) }
+        : {}),
     } as Report;
   }
 }

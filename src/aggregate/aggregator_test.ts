@@ -85,6 +85,9 @@ Deno.test("Aggregator counts every kind of event and folds latencies and sizes",
     madvise: 0,
     brk: 0,
     msync: 0,
+    process_forks: 0,
+    process_execs: 0,
+    process_exits: 0,
   });
   assert.deepEqual(r.fault_kinds, { read: 1, write: 4, exec: 1, not_present: 5, protection: 1 });
   assert.equal(r.lost, 3);

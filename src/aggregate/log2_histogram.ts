@@ -144,15 +144,25 @@ export class Log2Histogram {
   /** Unit of the values, written into reports. */
   readonly unit: string;
   #slots = new Float64Array(SLOT_COUNT);
-  #fine = new Float64Array(FINE_SIZE);
+  #fine: Float64Array | null;
   #count = 0;
   #sum = 0;
   #min = Infinity;
   #max = -Infinity;
 
-  /** Makes an empty histogram of values in `unit`. */
-  constructor(unit: string) {
+  /**
+   * Makes an empty histogram of values in `unit`. With `coarse`, it keeps the log2 slots only
+   * (0.5 KiB instead of 60): its percentiles are then the top of their slot (clamped to
+   * [min, max]), as bpftrace's own resolution, for the many small histograms of a table.
+   */
+  constructor(unit: string, options: { coarse?: boolean } = {}) {
     this.unit = unit;
+    this.#fine = options.coarse ? null : new Float64Array(FINE_SIZE);
+  }
+
+  /** Whether it keeps the log2 slots only (see the constructor). */
+  get coarse(): boolean {
+    return this.#fine === null;
   }
 
   /** Number of values added. */
@@ -187,7 +197,7 @@ export class Log2Histogram {
       );
     }
     this.#slots[log2Slot(value)]! += 1;
-    this.#fine[fineIndex(value)]! += 1;
+    if (this.#fine !== null) this.#fine[fineIndex(value)]! += 1;
     this.#count += 1;
     this.#sum += value;
     if (value < this.#min) this.#min = value;
@@ -211,8 +221,16 @@ export class Log2Histogram {
     if (this.#count === 0) return 0;
     const rank = Math.max(1, Math.ceil(q * this.#count - 1e-9));
     let seen = 0;
+    const fine = this.#fine;
+    if (fine === null) {
+      for (let slot = log2Slot(this.#min); slot < SLOT_COUNT; slot++) {
+        seen += this.#slots[slot]!;
+        if (seen >= rank) return Math.max(this.#min, Math.min(this.#max, slotHigh(slot) - 1));
+      }
+      return this.#max;
+    }
     for (let i = fineIndex(this.#min); i < FINE_SIZE; i++) {
-      seen += this.#fine[i]!;
+      seen += fine[i]!;
       if (seen >= rank) return Math.max(this.#min, Math.min(this.#max, fineHighest(i)));
     }
     return this.#max;
@@ -220,9 +238,9 @@ export class Log2Histogram {
 
   /** A copy, to compare a later state against (see {@link Log2Histogram.since}). */
   clone(): Log2Histogram {
-    const c = new Log2Histogram(this.unit);
+    const c = new Log2Histogram(this.unit, { coarse: this.coarse });
     c.#slots.set(this.#slots);
-    c.#fine.set(this.#fine);
+    if (this.#fine !== null) c.#fine!.set(this.#fine);
     c.#count = this.#count;
     c.#sum = this.#sum;
     c.#min = this.#min;
@@ -252,7 +270,7 @@ export class Log2Histogram {
    * ```
    */
   since(earlier: Log2Histogram): Log2Histogram {
-    const d = new Log2Histogram(this.unit);
+    const d = new Log2Histogram(this.unit, { coarse: this.coarse || earlier.coarse });
     d.#count = this.#count - earlier.#count;
     d.#sum = this.#sum - earlier.#sum;
     if (d.#count <= 0) {
@@ -262,17 +280,58 @@ export class Log2Histogram {
     }
     let first = -1;
     let last = -1;
+    for (let i = 0; i < SLOT_COUNT; i++) {
+      const n = this.#slots[i]! - earlier.#slots[i]!;
+      d.#slots[i] = n;
+      if (n === 0) continue;
+      if (first < 0) first = i;
+      last = i;
+    }
+    if (d.#fine === null) {
+      d.#min = Math.max(this.#min, slotLow(first));
+      d.#max = Math.min(this.#max, Math.max(slotHigh(last) - 1, 0));
+      return d;
+    }
+    first = -1;
     for (let i = 0; i < FINE_SIZE; i++) {
-      const n = this.#fine[i]! - earlier.#fine[i]!;
+      const n = this.#fine![i]! - earlier.#fine![i]!;
       if (n === 0) continue;
       d.#fine[i] = n;
       if (first < 0) first = i;
       last = i;
     }
-    for (let i = 0; i < SLOT_COUNT; i++) d.#slots[i] = this.#slots[i]! - earlier.#slots[i]!;
     d.#min = Math.max(this.#min, fineLowest(first));
     d.#max = Math.min(this.#max, fineHighest(last));
     return d;
+  }
+
+  /**
+   * Adds every value of `other` (same unit) in: counts, sum, min, max and slots exact; the
+   * percentile index too when both keep it, else this one becomes coarse.
+   *
+   * @example Usage
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Log2Histogram } from "./log2_histogram.ts";
+   * const a = new Log2Histogram("ns", { coarse: true });
+   * const b = new Log2Histogram("ns", { coarse: true });
+   * a.add(100);
+   * b.add(5000);
+   * a.merge(b);
+   * assert.equal(a.count, 2);
+   * assert.equal(a.max, 5000);
+   * ```
+   */
+  merge(other: Log2Histogram): void {
+    if (other.#count === 0) return;
+    for (let i = 0; i < SLOT_COUNT; i++) this.#slots[i]! += other.#slots[i]!;
+    if (this.#fine !== null && other.#fine !== null) {
+      for (let i = 0; i < FINE_SIZE; i++) this.#fine[i]! += other.#fine[i]!;
+    } else this.#fine = null;
+    this.#count += other.#count;
+    this.#sum += other.#sum;
+    this.#min = Math.min(this.#min, other.#min);
+    this.#max = Math.max(this.#max, other.#max);
   }
 
   /** The non-empty range of bpftrace slots, with the empty slots inside it. */

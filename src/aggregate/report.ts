@@ -6,6 +6,8 @@
 
 import type { HistogramReport } from "./log2_histogram.ts";
 import type { IntervalReport } from "./timeline.ts";
+import type { MappingReport } from "./mapping_table.ts";
+import type { ProcessReport } from "./process_table.ts";
 
 export type { HistogramReport };
 
@@ -137,10 +139,16 @@ export interface ReportHistograms {
  * ```
  */
 export interface ReportTarget {
-  /** The traced process id (tgid). */
+  /** The traced process id (tgid); 0 when tracing a cgroup or the whole system. */
   pid: number;
   /** The command faultline launched, or null when it attached to a running pid. */
   command: string[] | null;
+  /** The cgroup v2 directory traced (`--cgroup`). */
+  cgroup?: string;
+  /** True when the whole system was traced (`--all`). */
+  all?: boolean;
+  /** False when only the process itself was traced (`--no-children`). */
+  children?: boolean;
 }
 
 /**
@@ -195,4 +203,14 @@ export interface Report {
    * the totals. Past 2048 entries, neighbours are merged pairwise.
    */
   intervals?: IntervalReport[];
+  /**
+   * Each traced process (the target and, followed, what it forked), the busiest first: at most
+   * 100, then one `other` row summing the rest.
+   */
+  processes?: ProcessReport[];
+  /**
+   * Handled faults by the mapping holding their address, the most first: at most 100, then
+   * one `other` row summing the rest. Their faults add up to minor_faults + major_faults.
+   */
+  mappings?: MappingReport[];
 }

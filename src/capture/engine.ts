@@ -45,13 +45,46 @@ export interface EventSink {
  * ```
  */
 export interface AttachOptions {
-  /** The process (tgid) to trace, all of its threads. */
+  /** The process (tgid) to trace, all of its threads; 0 with `cgroup` or `all`. */
   pid: number;
+  /**
+   * Trace every process a traced one forks, from before its first instruction, as
+   * `perf stat` and `strace -f` do (default true); false traces `pid` alone.
+   */
+  children?: boolean;
+  /** Trace every process in this cgroup v2 directory (and, where the engine can, below it). */
+  cgroup?: CgroupTarget;
+  /** Trace every process on the system but faultline itself. */
+  all?: boolean;
   /**
    * Count nothing until the process calls execve: how a command faultline launched is traced
    * from its exec, the way `perf stat CMD` counts.
    */
   armOnExec: boolean;
+}
+
+/**
+ * A cgroup v2 directory to trace, as the kernel knows it.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { CgroupTarget } from "./engine.ts";
+ * const cgroup: CgroupTarget = {
+ *   path: "/sys/fs/cgroup/unified/ci", id: 2345, level: 1, hasChildren: false,
+ * };
+ * assert.equal(cgroup.level, 1);
+ * ```
+ */
+export interface CgroupTarget {
+  /** The directory. */
+  path: string;
+  /** Its cgroup id (the directory's inode number). */
+  id: number;
+  /** Its depth below the hierarchy's root (the root is 0). */
+  level: number;
+  /** Whether it has cgroups below it. */
+  hasChildren: boolean;
 }
 
 /**

@@ -28,9 +28,16 @@ import { type ListenAddress, MetricsServer, parseListenAddress } from "../output
 import { type MetricsTarget, metricsText } from "../output/prometheus_metrics.ts";
 import { reportToHtml } from "../output/html_report.ts";
 import { Aggregator } from "../aggregate/aggregator.ts";
+import { EVENT_KINDS } from "../events/event_kinds.ts";
+import { BY_NAMES, mappingsToCsv, type SummaryBy } from "../output/attribution_tables.ts";
 import { processName } from "../common/process_state.ts";
 import { intervalsToCsv } from "../output/intervals_csv.ts";
-import { checkDuration, checkInterval, checkPid } from "../session/trace_session.ts";
+import {
+  attributionTables,
+  checkDuration,
+  checkInterval,
+  checkPid,
+} from "../session/trace_session.ts";
 import { escapeText } from "../common/escape_text.ts";
 
 /** faultline's version. */
@@ -42,11 +49,19 @@ export const HELP = `faultline ${VERSION}: trace a process's mmap, munmap and pa
 Usage:
   deno run -A trace.ts [OPTIONS] --pid PID
   deno run -A trace.ts [OPTIONS] -- CMD [ARGS...]
+  deno run -A trace.ts [OPTIONS] --cgroup PATH | --all
 
 Target (exactly one):
-  -p, --pid PID           trace a running process, all of its threads, until it exits
-  -- CMD [ARGS...]        launch CMD and trace it from its exec, like perf stat CMD; it keeps
-                          stdin and stdout, and faultline exits with its exit status
+  -p, --pid PID           trace a running process, all of its threads, and every process it
+                          forks while traced, until it exits
+  -- CMD [ARGS...]        launch CMD and trace it from its exec with every process it forks,
+                          at any depth, like perf stat CMD and strace -f; it keeps stdin and
+                          stdout, and faultline exits with its exit status
+      --cgroup PATH       trace every process in a cgroup v2 directory and below it (a path,
+                          or one under the cgroup2 mount: --cgroup system.slice/x.service)
+      --all               trace every process on the system but faultline
+      --no-children       with --pid or a command: trace that process alone, not what it
+                          forks (like perf stat --no-inherit)
 
 Options:
   -d, --duration SECONDS  stop after SECONDS (a launched command is then sent SIGTERM)
@@ -61,6 +76,11 @@ Options:
                           bpftrace's interval probe); the JSON report's "intervals" and
                           --intervals-csv use it too (default 1; from 0.1)
       --intervals-csv FILE  write the intervals, one CSV row each
+      --mappings-csv FILE write the faults by mapping (file, [anon], [heap], [stack]...), one
+                          row per mapping of each process: counts, access, latency percentiles
+      --by process|mapping  rank the traced processes, or the mappings, by faults in the
+                          summary (top 20; the top 5 processes are shown whenever there are
+                          several)
       --html FILE         write the HTML report (one self-contained page: charts, heatmap, tables)
       --metrics [HOST:]PORT  serve /metrics in the Prometheus text format while tracing
                           (host 127.0.0.1 unless given)
@@ -93,6 +113,16 @@ export interface CliOptions {
   pid?: number;
   /** The command after `--`. */
   command?: string[];
+  /** --cgroup. */
+  cgroup?: string;
+  /** --all. */
+  all?: boolean;
+  /** --no-children: false; else true. */
+  children: boolean;
+  /** --by. */
+  by?: SummaryBy;
+  /** --mappings-csv. */
+  mappingsCsv?: string;
   /** --duration in seconds. */
   durationSeconds?: number;
   /** --engine, or undefined for the default. */
@@ -170,7 +200,9 @@ export function parseCli(argv: string[]): CliOptions {
     eventsCsv: values["events-csv"],
     intervalsCsv: values["intervals-csv"],
     html: values.html,
+    mappingsCsv: values["mappings-csv"],
     commandOutput: values["command-output"],
+    children: !values["no-children"],
   };
   if (options.help || options.version) return options;
   if (values.live && values["no-live"]) {
@@ -182,11 +214,32 @@ export function parseCli(argv: string[]): CliOptions {
     options.pid = integer(values.pid);
     checkPid(options.pid, `"${values.pid}"`);
   }
-  if (options.pid !== undefined && options.command !== undefined) {
-    throw usageError("Cannot trace both --pid and a command; give one of them");
+  if (values.cgroup !== undefined) options.cgroup = values.cgroup;
+  if (values.all) options.all = true;
+  const targets = [
+    options.pid !== undefined && "--pid",
+    options.cgroup !== undefined && "--cgroup",
+    options.all && "--all",
+    options.command !== undefined && "a command",
+  ].filter((t): t is string => typeof t === "string");
+  if (targets.length > 1) {
+    throw usageError(`Cannot trace both ${targets.join(" and ")}; give one of them`);
   }
-  if (options.pid === undefined && options.command === undefined) {
-    throw usageError("Nothing to trace: give --pid PID or -- CMD ARGS...; run trace.ts --help");
+  if (targets.length === 0) {
+    throw usageError(
+      "Nothing to trace: give --pid PID, --cgroup PATH, --all or -- CMD ARGS...; run trace.ts --help",
+    );
+  }
+  if (!options.children && options.pid === undefined && options.command === undefined) {
+    throw usageError(
+      `Flag --no-children applies to --pid or a command; ${targets[0]} traces every process in it`,
+    );
+  }
+  if (values.by !== undefined) {
+    if (!(BY_NAMES as readonly string[]).includes(values.by)) {
+      throw usageError(`Unknown --by "${values.by}"; --by takes ${BY_NAMES.join(" or ")}`);
+    }
+    options.by = values.by as SummaryBy;
   }
   if (options.command !== undefined && options.command.length === 0) {
     throw usageError("Nothing to trace: the command after -- is empty");
@@ -246,6 +299,11 @@ const OPTIONS = {
   live: { type: "boolean" },
   "no-live": { type: "boolean" },
   "command-output": { type: "string" },
+  cgroup: { type: "string" },
+  all: { type: "boolean" },
+  "no-children": { type: "boolean" },
+  by: { type: "string" },
+  "mappings-csv": { type: "string" },
   quiet: { type: "boolean", short: "q", default: false },
   help: { type: "boolean", short: "h", default: false },
   version: { type: "boolean", short: "V", default: false },
@@ -330,6 +388,7 @@ function checkOutputs(cli: CliOptions): Map<string, OutputFile> {
     ["--csv", cli.csv, "the histogram CSV"],
     ["--intervals-csv", cli.intervalsCsv, "the intervals CSV"],
     ["--html", cli.html, "the HTML report"],
+    ["--mappings-csv", cli.mappingsCsv, "the mappings CSV"],
     ["--events-csv", cli.eventsCsv, "the events CSV"],
     ["--command-output", cli.commandOutput, "the command's output"],
   ];
@@ -400,7 +459,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const files = checkOutputs(cli);
-    const live = cli.live ?? (cli.pid !== undefined && !cli.quiet && LiveTerminal.available());
+    const attached = cli.command === undefined;
+    const live = cli.live ?? (attached && !cli.quiet && LiveTerminal.available());
     if (live && !LiveTerminal.available()) {
       throw usageError(
         "Cannot show the live view: stdout is not a terminal; drop --live, or use --interval SECONDS for plain snapshots",
@@ -427,7 +487,7 @@ export async function main(argv: string[]): Promise<number> {
     });
     // The metrics endpoint reads the aggregation as tracing goes on; it listens before
     // tracing starts, so a taken port is said at once.
-    const aggregator = new Aggregator();
+    const aggregator = new Aggregator(EVENT_KINDS, attributionTables());
     let metricsTarget: MetricsTarget | null = null;
     const server = cli.metrics === undefined ? null : MetricsServer.start(
       cli.metrics,
@@ -442,6 +502,9 @@ export async function main(argv: string[]): Promise<number> {
     const report = await trace({
       pid: cli.pid,
       command: cli.command,
+      cgroup: cli.cgroup,
+      all: cli.all,
+      children: cli.children,
       durationSeconds: cli.durationSeconds,
       intervalSeconds: cli.intervalSeconds,
       commandOutput,
@@ -475,10 +538,15 @@ export async function main(argv: string[]): Promise<number> {
       },
       onAttached: (pid) => {
         startedAt = new Date();
-        metricsTarget = {
-          pid,
-          command: cli.command ? basename(cli.command[0]!) : processName(pid) ?? String(pid),
-        };
+        const name = cli.command
+          ? basename(cli.command[0]!)
+          : pid > 0
+          ? processName(pid) ?? String(pid)
+          : cli.all
+          ? "all"
+          : cli.cgroup!;
+        metricsTarget = { pid, command: name };
+        const what = pid > 0 ? `pid ${pid}` : cli.all ? "every process" : `cgroup ${cli.cgroup}`;
         if (live) {
           terminal = new LiveTerminal({
             onKey: (key) => (display as LiveDisplay | null)?.key(key),
@@ -486,6 +554,7 @@ export async function main(argv: string[]): Promise<number> {
           });
           display = new LiveDisplay(terminal, {
             pid,
+            title: what,
             engine: engine.name,
             ringSize: engine.name === "ringbuf" ? cli.ringSize ?? DEFAULT_RING_SIZE : null,
             commandOutput: commandOutput ?? null,
@@ -495,7 +564,7 @@ export async function main(argv: string[]): Promise<number> {
           if (failures.length > 0) (display as LiveDisplay).warn(failures.at(-1)!);
         } else if (!cli.quiet) {
           out.print(
-            `faultline: tracing pid ${pid} with ${engine.name}` +
+            `faultline: tracing ${escapeText(what)} with ${engine.name}` +
               (cli.durationSeconds ? ` for ${cli.durationSeconds}s` : "") + "; Ctrl-C to end",
             true,
           );
@@ -510,6 +579,7 @@ export async function main(argv: string[]): Promise<number> {
       ["--csv", () => reportToCsv(report)],
       ["--intervals-csv", () => intervalsToCsv(report)],
       ["--html", () => reportToHtml(report)],
+      ["--mappings-csv", () => mappingsToCsv(report)],
     ];
     for (const [flag, text] of contents) {
       const file = files.get(flag);
@@ -528,7 +598,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!cli.quiet) {
       out.print(
-        formatSummary(report) +
+        formatSummary(report, { by: cli.by }) +
           (written.length ? `\nfaultline: wrote ${written.map(escapeText).join(", ")}` : ""),
         toStderr,
       );

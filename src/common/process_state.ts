@@ -31,3 +31,27 @@ export function processName(pid: number): string | null {
     return null;
   }
 }
+
+/**
+ * A process's parent and command name from /proc/PID/status, or null when it is gone.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { processParentAndName } from "./process_state.ts";
+ * const me = processParentAndName(Deno.pid)!;
+ * assert.equal(me.parent, Deno.ppid);
+ * ```
+ */
+export function processParentAndName(
+  pid: number,
+): { parent: number | null; command: string | null } | null {
+  let status: string;
+  try {
+    status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  } catch {
+    return null;
+  }
+  const ppid = /^PPid:\s*(\d+)$/m.exec(status);
+  return { parent: ppid ? Number(ppid[1]) : null, command: processName(pid) };
+}

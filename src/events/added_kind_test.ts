@@ -11,6 +11,7 @@ import {
   type EventKindDefinition,
   hexCell,
   readU64,
+  recordPid,
   recordTid,
   recordTimestamp,
 } from "./event_kind.ts";
@@ -25,7 +26,7 @@ interface FrobEvent extends EventBase {
   readonly latencyNs: number;
 }
 
-const FL_FROB = { addr: 16, pages: 24, latency_ns: 32, size: 40 } as const;
+const FL_FROB = { addr: 24, pages: 32, latency_ns: 40, size: 48 } as const;
 
 const frobKind: EventKindDefinition<FrobEvent> = {
   name: "frob",
@@ -38,9 +39,9 @@ const frobKind: EventKindDefinition<FrobEvent> = {
     struct: "fl_frob",
     layout: FL_FROB,
     ids: { frob: 42 },
-    decode: (view, at, _id, pid) => ({
+    decode: (view, at) => ({
       kind: "frob",
-      pid,
+      pid: recordPid(view, at),
       tid: recordTid(view, at),
       timestampNs: recordTimestamp(view, at),
       addr: view.getBigUint64(at + FL_FROB.addr, true),
@@ -93,11 +94,12 @@ Deno.test("A kind declared in one definition is decoded, parsed, folded and writ
   view.setBigUint64(0, 5000n, true);
   view.setUint32(8, 11, true);
   view.setUint32(12, 42, true);
+  view.setUint32(16, 9, true);
   view.setBigUint64(FL_FROB.addr, 0x7f0000001000n, true);
   view.setBigUint64(FL_FROB.pages, 3n, true);
   view.setBigUint64(FL_FROB.latency_ns, 1500n, true);
 
-  const decoded = kinds.decodeRecord(view, 0, 9);
+  const decoded = kinds.decodeRecord(view, 0);
   assert.deepEqual(decoded, {
     kind: "frob",
     pid: 9,
@@ -107,10 +109,10 @@ Deno.test("A kind declared in one definition is decoded, parsed, folded and writ
     pages: 3,
     latencyNs: 1500,
   });
-  assert.equal(EVENT_KINDS.decodeRecord(view, 0, 9), null, "unknown to the stock table");
-  const parsed = parseBpftraceLine("Z 11 5000 1500 139637976731648 3", 9, kinds);
+  assert.equal(EVENT_KINDS.decodeRecord(view, 0), null, "unknown to the stock table");
+  const parsed = parseBpftraceLine("Z 9 11 5000 1500 139637976731648 3", kinds);
   assert.deepEqual(parsed, { type: "event", event: decoded });
-  assert.equal(parseBpftraceLine("Z 11 5000 1500 139637976731648 3", 9).type, "bad");
+  assert.equal(parseBpftraceLine("Z 9 11 5000 1500 139637976731648 3").type, "bad");
 
   const viaEvents = new Aggregator(kinds);
   viaEvents.add(decoded!);

@@ -131,8 +131,8 @@ export interface RecordFormat<E extends EventBase> {
   readonly layout: Readonly<Record<string, number>>;
   /** The `enum fl_kind` value of each event kind the record carries. */
   readonly ids: Readonly<Record<string, number>>;
-  /** Decodes the record at `at` (its header's `kind` is `id`) into an event of process `pid`. */
-  decode(view: DataView, at: number, id: number, pid: number): E;
+  /** Decodes the record at `at` (its header's `kind` is `id`) into an event. */
+  decode(view: DataView, at: number, id: number): E;
 }
 
 /**
@@ -151,9 +151,17 @@ export interface RecordFormat<E extends EventBase> {
 export interface LineFormat<E extends EventBase> {
   /** The first field of each line, and the event kind it stands for. */
   readonly tags: Readonly<Record<string, string>>;
-  /** How many space-separated fields a whole line has, tag included. */
+  /**
+   * How many space-separated fields a whole line has, tag included and its PID (every line's
+   * second field, which the parser takes off before {@link LineFormat.parse}) left out.
+   */
   readonly fields: number;
-  /** Reads the fields of a whole line: `f[1]` is the tid and `f[2]` the timestamp. */
+  /**
+   * When true, the last field is text (a command name, which may hold spaces): the rest of the
+   * line after the fields before it. Every other field is an integer.
+   */
+  readonly text?: boolean;
+  /** Reads the fields of a whole line, PID taken off: `f[1]` is the tid, `f[2]` the timestamp. */
   parse(f: readonly string[], kind: string, pid: number): E;
 }
 
@@ -223,7 +231,7 @@ export interface EventKindDefinition<E extends EventBase = EventBase> {
 const TWO_32 = 2 ** 32;
 
 /** Byte offsets of struct fl_header, the start of every ring record. */
-export const FL_HEADER = { ts_ns: 0, tid: 8, kind: 12, size: 16 } as const;
+export const FL_HEADER = { ts_ns: 0, tid: 8, kind: 12, pid: 16, pad: 20, size: 24 } as const;
 
 /** A u64 field of a record as a number (exact below 2^53: times, lengths, latencies). */
 export function readU64(view: DataView, at: number): number {
@@ -240,9 +248,19 @@ export function recordTid(view: DataView, at: number): number {
   return view.getUint32(at + FL_HEADER.tid, true);
 }
 
+/** The header's process id (tgid) of the record at `at`. */
+export function recordPid(view: DataView, at: number): number {
+  return view.getUint32(at + FL_HEADER.pid, true);
+}
+
 /** The header's kind (`enum fl_kind`) of the record at `at`. */
 export function recordKind(view: DataView, at: number): number {
   return view.getUint32(at + FL_HEADER.kind, true);
+}
+
+/** A text cell (a command name) as the events CSV writes it: quoted when it must be. */
+export function csvText(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 /** An address or other 64-bit value as the events CSV writes it: `0x...`, or signed decimal. */

@@ -19,6 +19,7 @@ import { faultDoneKind } from "./fault_done_kind.ts";
 import { mmapKind } from "./mmap_kind.ts";
 import { munmapKind } from "./munmap_kind.ts";
 import { pageFaultKind } from "./page_fault_kind.ts";
+import { processExecKind, processExitKind, processForkKind } from "./process_kinds.ts";
 import { brkKind, madviseKind, mprotectKind, mremapKind, msyncKind } from "./syscall_kinds.ts";
 
 /** The columns every events-CSV row starts with, whatever its kind. */
@@ -34,9 +35,9 @@ export const EVENTS_CSV_HEAD = ["kind", "pid", "tid", "timestamp_ns"] as const;
  * import { Aggregator } from "../aggregate/aggregator.ts";
  * const agg = new Aggregator();
  * const fold: RecordFolder = EVENT_KINDS.recordFolder(agg);
- * const record = new DataView(new ArrayBuffer(24));
+ * const record = new DataView(new ArrayBuffer(32));
  * record.setUint32(12, 5, true); // FL_MINOR
- * record.setBigUint64(16, 900n, true); // its latency
+ * record.setBigUint64(24, 900n, true); // its latency
  * assert.ok(fold(record, 0));
  * assert.equal(agg.counts.minor_faults, 1);
  * ```
@@ -136,10 +137,10 @@ export class EventKindTable {
    * Decodes the ring record at `at` (its fl_header first) into an event of process `pid`, or
    * null for a kind the table does not hold.
    */
-  decodeRecord(view: DataView, at: number, pid: number): FaultlineEvent | null {
+  decodeRecord(view: DataView, at: number): FaultlineEvent | null {
     const id = recordKind(view, at);
     const record = this.#byRecordId[id]?.record;
-    return record ? record.decode(view, at, id, pid) as FaultlineEvent : null;
+    return record ? record.decode(view, at, id) as FaultlineEvent : null;
   }
 
   /**
@@ -166,7 +167,8 @@ export class EventKindTable {
 
 /**
  * Every kind this version of faultline traces: mmap, munmap, the page faults, the handled
- * faults, and mremap, mprotect, madvise, brk and msync.
+ * faults, mremap, mprotect, madvise, brk and msync, and the traced processes' forks, execs
+ * and exits.
  *
  * @example Usage
  * ```ts
@@ -174,7 +176,8 @@ export class EventKindTable {
  * import { EVENT_KINDS } from "./event_kinds.ts";
  * assert.deepEqual(EVENT_KINDS.countKeys, [
  *   "mmap", "munmap", "page_fault_user", "page_fault_kernel", "minor_faults", "major_faults",
- *   "mremap", "mprotect", "madvise", "brk", "msync",
+ *   "mremap", "mprotect", "madvise", "brk", "msync", "process_forks", "process_execs",
+ *   "process_exits",
  * ]);
  * ```
  */
@@ -188,4 +191,7 @@ export const EVENT_KINDS: EventKindTable = new EventKindTable([
   madviseKind,
   brkKind,
   msyncKind,
+  processForkKind,
+  processExecKind,
+  processExitKind,
 ]);

@@ -16,8 +16,11 @@ const LAYOUT = {
 const FL_MMAP = 1;
 const FL_FAULT_KERNEL = 4;
 const FL_MINOR = 5;
-const decodeRecord = (view: DataView, at: number, pid: number) =>
-  EVENT_KINDS.decodeRecord(view, at, pid);
+/** Decodes the record at `at` as process `pid`'s (written into its header first). */
+const decodeRecord = (view: DataView, at: number, pid: number) => {
+  view.setUint32(at + FL_HEADER.pid, pid, true);
+  return EVENT_KINDS.decodeRecord(view, at);
+};
 
 interface Btf {
   /** struct name -> { size, members: name -> byte offset }. */
@@ -105,6 +108,9 @@ const C_ENUMERATORS: Record<string, string> = {
   madvise: "FL_MADVISE",
   brk: "FL_BRK",
   msync: "FL_MSYNC",
+  process_fork: "FL_FORK",
+  process_exec: "FL_EXEC",
+  process_exit: "FL_EXIT",
 };
 
 Deno.test("Every kind's record layout and id match the committed object's BTF, field for field", () => {
@@ -127,13 +133,14 @@ Deno.test("Every kind's record layout and id match the committed object's BTF, f
     "fl_fault",
     "fl_header",
     "fl_syscall",
+    "fl_task",
   ]);
   for (const [name, fields] of Object.entries(layouts)) {
     const c = structs.get(name);
     assert.ok(c, `struct ${name} is in the BTF`);
     for (const [field, offset] of Object.entries(fields)) {
       if (field === "size") assert.equal(c.size, offset, `sizeof(struct ${name})`);
-      else if (name === "fl_header" || !["ts_ns", "tid", "kind"].includes(field)) {
+      else if (name === "fl_header" || !["ts_ns", "tid", "kind", "pid", "pad"].includes(field)) {
         assert.equal(c.members.get(field), offset, `offsetof(struct ${name}, ${field})`);
       }
     }

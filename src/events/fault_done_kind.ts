@@ -6,11 +6,11 @@
  * @module
  */
 
-import { type EventKindDefinition, recordTid, recordTimestamp } from "./event_kind.ts";
+import { type EventKindDefinition, recordPid, recordTid, recordTimestamp } from "./event_kind.ts";
 import type { FaultDoneEvent } from "./faultline_event.ts";
 
 /** Byte offsets of struct fl_done's fields, and its size. */
-export const FL_DONE = { latency_ns: 16, size: 24 } as const;
+export const FL_DONE = { latency_ns: 24, size: 32 } as const;
 
 const IDS = { minor_fault: 5, major_fault: 6 } as const;
 const TWO_32 = 2 ** 32;
@@ -44,9 +44,9 @@ export const faultDoneKind: EventKindDefinition<FaultDoneEvent> = {
     struct: "fl_done",
     layout: FL_DONE,
     ids: IDS,
-    decode: (view, at, id, pid) => ({
+    decode: (view, at, id) => ({
       kind: id === IDS.minor_fault ? "minor_fault" : "major_fault",
-      pid,
+      pid: recordPid(view, at),
       tid: recordTid(view, at),
       timestampNs: recordTimestamp(view, at),
       latencyNs: doneLatency(view, at),

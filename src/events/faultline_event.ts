@@ -31,7 +31,10 @@ export type EventKind =
   | "page_fault_user"
   | "page_fault_kernel"
   | "minor_fault"
-  | "major_fault";
+  | "major_fault"
+  | "process_fork"
+  | "process_exec"
+  | "process_exit";
 
 /**
  * Fields every event carries.
@@ -361,6 +364,85 @@ export interface FaultDoneEvent extends EventBase {
 }
 
 /**
+ * A traced process forked a process (not a thread): `pid` and `tid` are the parent and the
+ * thread that forked. With children followed, the child is traced from its first instruction.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ProcessForkEvent } from "./faultline_event.ts";
+ * const e: ProcessForkEvent = {
+ *   kind: "process_fork", pid: 10, tid: 11, timestampNs: 5, child: 12, command: "make",
+ * };
+ * assert.equal(e.child, 12);
+ * ```
+ */
+export interface ProcessForkEvent extends EventBase {
+  /** Always `"process_fork"`. */
+  readonly kind: "process_fork";
+  /** The new process's id. */
+  readonly child: number;
+  /** Its command name (the kernel's comm, up to 15 bytes): the parent's, until it execs. */
+  readonly command: string;
+}
+
+/**
+ * A traced process completed an execve.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { ProcessExecEvent } from "./faultline_event.ts";
+ * const e: ProcessExecEvent = { kind: "process_exec", pid: 12, tid: 12, timestampNs: 6, command: "cc1" };
+ * assert.equal(e.command, "cc1");
+ * ```
+ */
+export interface ProcessExecEvent extends EventBase {
+  /** Always `"process_exec"`. */
+  readonly kind: "process_exec";
+  /** The command name after the exec (the kernel's comm). */
+  readonly command: string;
+}
+
+/**
+ * The last thread of a traced process exited.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exitStatusOf, type ProcessExitEvent } from "./faultline_event.ts";
+ * const e: ProcessExitEvent = {
+ *   kind: "process_exit", pid: 12, tid: 12, timestampNs: 7, exitCode: 256, command: "cc1",
+ * };
+ * assert.equal(exitStatusOf(e.exitCode), 1);
+ * ```
+ */
+export interface ProcessExitEvent extends EventBase {
+  /** Always `"process_exit"`. */
+  readonly kind: "process_exit";
+  /** The kernel's exit code, as wait(2) reports it: `status << 8`, or the killing signal. */
+  readonly exitCode: number;
+  /** Its command name at exit. */
+  readonly command: string;
+}
+
+/**
+ * A wait(2) status as a shell says it: the exit status, or 128 + the signal that killed it.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exitStatusOf } from "./faultline_event.ts";
+ * assert.equal(exitStatusOf(3 << 8), 3);
+ * assert.equal(exitStatusOf(9), 137, "killed by SIGKILL");
+ * ```
+ */
+export function exitStatusOf(waitStatus: number): number {
+  const signal = waitStatus & 0x7f;
+  return signal === 0 ? (waitStatus >> 8) & 0xff : 128 + signal;
+}
+
+/**
  * Any event an engine produces.
  *
  * @example Usage
@@ -383,7 +465,10 @@ export type FaultlineEvent =
   | BrkEvent
   | MsyncEvent
   | PageFaultEvent
-  | FaultDoneEvent;
+  | FaultDoneEvent
+  | ProcessForkEvent
+  | ProcessExecEvent
+  | ProcessExitEvent;
 
 /** x86 page-fault error code bit: the page was present (a protection fault). */
 export const PF_PROT = 1 << 0;

@@ -48,9 +48,9 @@ export const mmapKind: EventKindDefinition<MmapEvent> = {
     struct: "fl_syscall",
     layout: S,
     ids: { mmap: 1 },
-    decode: (view, at, _id, pid) => ({
+    decode: (view, at) => ({
       kind: "mmap",
-      ...syscallHead(view, at, pid),
+      ...syscallHead(view, at),
       addr: view.getBigUint64(at + S.addr, true),
       length: readU64(view, at + S.len),
       prot: view.getUint32(at + S.prot, true),

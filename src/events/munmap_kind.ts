@@ -36,9 +36,9 @@ export const munmapKind: EventKindDefinition<MunmapEvent> = {
     struct: "fl_syscall",
     layout: S,
     ids: { munmap: 2 },
-    decode: (view, at, _id, pid) => ({
+    decode: (view, at) => ({
       kind: "munmap",
-      ...syscallHead(view, at, pid),
+      ...syscallHead(view, at),
       addr: view.getBigUint64(at + S.addr, true),
       length: readU64(view, at + S.len),
       ret: view.getInt32(at + S.ret, true),

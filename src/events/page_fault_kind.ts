@@ -5,7 +5,13 @@
  * @module
  */
 
-import { type EventKindDefinition, hexCell, recordTid, recordTimestamp } from "./event_kind.ts";
+import {
+  type EventKindDefinition,
+  hexCell,
+  recordPid,
+  recordTid,
+  recordTimestamp,
+} from "./event_kind.ts";
 import {
   decodeErrorCode,
   FAULT_ACCESSES,
@@ -15,7 +21,7 @@ import {
 } from "./faultline_event.ts";
 
 /** Byte offsets of struct fl_fault's fields, and its size. */
-export const FL_FAULT = { address: 16, ip: 24, error_code: 32, size: 40 } as const;
+export const FL_FAULT = { address: 24, ip: 32, error_code: 40, size: 48 } as const;
 
 const IDS = { page_fault_user: 3, page_fault_kernel: 4 } as const;
 
@@ -43,11 +49,11 @@ export const pageFaultKind: EventKindDefinition<PageFaultEvent> = {
     struct: "fl_fault",
     layout: FL_FAULT,
     ids: IDS,
-    decode(view, at, id, pid) {
+    decode(view, at, id) {
       const errorCode = view.getUint32(at + FL_FAULT.error_code, true);
       return {
         kind: id === IDS.page_fault_user ? "page_fault_user" : "page_fault_kernel",
-        pid,
+        pid: recordPid(view, at),
         tid: recordTid(view, at),
         timestampNs: recordTimestamp(view, at),
         address: view.getBigUint64(at + FL_FAULT.address, true),

@@ -55,9 +55,9 @@ export const mremapKind: EventKindDefinition<MremapEvent> = {
     struct: "fl_syscall",
     layout: S,
     ids: { mremap: 7 },
-    decode: (view, at, _id, pid) => ({
+    decode: (view, at) => ({
       kind: "mremap",
-      ...head(view, at, pid),
+      ...head(view, at),
       addr: view.getBigUint64(at + S.addr, true),
       length: readU64(view, at + S.len),
       newLength: readU64(view, at + S.off),
@@ -110,9 +110,9 @@ export const mprotectKind: EventKindDefinition<MprotectEvent> = {
     struct: "fl_syscall",
     layout: S,
     ids: { mprotect: 8 },
-    decode: (view, at, _id, pid) => ({
+    decode: (view, at) => ({
       kind: "mprotect",
-      ...head(view, at, pid),
+      ...head(view, at),
       addr: view.getBigUint64(at + S.addr, true),
       length: readU64(view, at + S.len),
       prot: view.getUint32(at + S.prot, true),
@@ -162,9 +162,9 @@ export const madviseKind: EventKindDefinition<MadviseEvent> = {
     struct: "fl_syscall",
     layout: S,
     ids: { madvise: 9 },
-    decode: (view, at, _id, pid) => ({
+    decode: (view, at) => ({
       kind: "madvise",
-      ...head(view, at, pid),
+      ...head(view, at),
       addr: view.getBigUint64(at + S.addr, true),
       length: readU64(view, at + S.len),
       advice: view.getInt32(at + S.flags, true),
@@ -213,9 +213,9 @@ export const brkKind: EventKindDefinition<BrkEvent> = {
     struct: "fl_syscall",
     layout: S,
     ids: { brk: 10 },
-    decode: (view, at, _id, pid) => ({
+    decode: (view, at) => ({
       kind: "brk",
-      ...head(view, at, pid),
+      ...head(view, at),
       addr: view.getBigUint64(at + S.addr, true),
       ret: view.getBigInt64(at + S.ret, true),
     }),
@@ -260,9 +260,9 @@ export const msyncKind: EventKindDefinition<MsyncEvent> = {
     struct: "fl_syscall",
     layout: S,
     ids: { msync: 11 },
-    decode: (view, at, _id, pid) => ({
+    decode: (view, at) => ({
       kind: "msync",
-      ...head(view, at, pid),
+      ...head(view, at),
       addr: view.getBigUint64(at + S.addr, true),
       length: readU64(view, at + S.len),
       flags: view.getInt32(at + S.flags, true),

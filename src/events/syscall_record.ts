@@ -6,27 +6,28 @@
  * @module
  */
 
-import { type KindStore, readU64, recordTid, recordTimestamp } from "./event_kind.ts";
+import { type KindStore, readU64, recordPid, recordTid, recordTimestamp } from "./event_kind.ts";
 import { isErrnoReturn } from "./faultline_event.ts";
 
 /** Byte offsets of struct fl_syscall's fields, and its size. */
 export const FL_SYSCALL = {
-  addr: 16,
-  len: 24,
-  ret: 32,
-  latency_ns: 40,
-  off: 48,
-  prot: 56,
-  flags: 60,
-  fd: 64,
-  addr2: 72,
-  size: 80,
+  addr: 24,
+  len: 32,
+  ret: 40,
+  latency_ns: 48,
+  off: 56,
+  prot: 64,
+  flags: 68,
+  fd: 72,
+  pad: 76,
+  addr2: 80,
+  size: 88,
 } as const;
 
 /** The fields every syscall event starts with, read from its record. */
-export function syscallHead(view: DataView, at: number, pid: number) {
+export function syscallHead(view: DataView, at: number) {
   return {
-    pid,
+    pid: recordPid(view, at),
     tid: recordTid(view, at),
     timestampNs: recordTimestamp(view, at),
     latencyNs: readU64(view, at + FL_SYSCALL.latency_ns),

@@ -22,7 +22,7 @@ import type { EventBase, FaultlineEvent } from "../events/faultline_event.ts";
  * assert.equal(
  *   EVENTS_CSV_COLUMNS.join(","),
  *   "kind,pid,tid,timestamp_ns,latency_ns,addr,length,prot,flags,fd,offset,ret,address,ip," +
- *     "error_code,access,mode,cause,new_length,new_addr,advice",
+ *     "error_code,access,mode,cause,new_length,new_addr,advice,child,command,exit_code",
  * );
  * ```
  */
@@ -57,7 +57,7 @@ export type CsvRowFormatter = (event: FaultlineEvent | EventBase) => string;
  * const row = csvRowFormatter(EVENT_KINDS);
  * assert.equal(
  *   row({ kind: "minor_fault", pid: 5, tid: 6, timestampNs: 310, latencyNs: 10 }),
- *   "minor_fault,5,6,310,10,,,,,,,,,,,,,,,,",
+ *   "minor_fault,5,6,310,10,,,,,,,,,,,,,,,,,,,",
  * );
  * ```
  */
@@ -107,7 +107,7 @@ const defaultRow = csvRowFormatter(EVENT_KINDS);
  *   kind: "munmap", pid: 5, tid: 6, timestampNs: 200, addr: 0x7f00n, length: 8192, ret: 0,
  *   latencyNs: 900,
  * });
- * assert.equal(row, "munmap,5,6,200,900,0x7f00,8192,,,,,0,,,,,,,,,");
+ * assert.equal(row, "munmap,5,6,200,900,0x7f00,8192,,,,,0,,,,,,,,,,,,");
  * ```
  */
 export function eventToCsvRow(event: FaultlineEvent | EventBase): string {

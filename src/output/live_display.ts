@@ -24,6 +24,8 @@ export interface LiveScreen {
 export interface LiveDisplayOptions {
   /** The traced process. */
   pid: number;
+  /** What is traced when it is not one process (pid 0): `cgroup /sys/...`, `all processes`. */
+  title?: string;
   /** The capture engine's name. */
   engine: string;
   /** The ringbuf engine's ring size, for the lost-events hint; null for bpftrace. */
@@ -75,7 +77,10 @@ export class LiveDisplay {
     this.#screen = screen;
     this.#options = options;
     this.#state = {
-      target: { pid: options.pid, name: processName(options.pid) ?? "?" },
+      target: {
+        pid: options.pid,
+        name: options.pid > 0 ? processName(options.pid) ?? "?" : options.title ?? "?",
+      },
       engine: options.engine,
       elapsedNs: 0,
       mode: "cumulative",
@@ -103,7 +108,7 @@ export class LiveDisplay {
     if (this.#history.length > HISTORY) this.#history.splice(0, this.#history.length - HISTORY);
     if (this.#state.frozen) return;
     const s = this.#state;
-    s.target.name = processName(this.#options.pid) ?? s.target.name;
+    if (this.#options.pid > 0) s.target.name = processName(this.#options.pid) ?? s.target.name;
     s.elapsedNs = sample.interval.start_ns + sample.interval.duration_ns;
     s.lost = aggregator.lost;
     s.ringFill = fill;

@@ -297,7 +297,9 @@ export function renderLiveView(s: LiveViewState, columns: number, rows: number):
   const events = last ? Object.values(last.counts).reduce((a, b) => a + b, 0) : 0;
   const facts = [
     "faultline",
-    `pid ${s.target.pid} (${escapeText(s.target.name)})`,
+    s.target.pid > 0
+      ? `pid ${s.target.pid} (${escapeText(s.target.name)})`
+      : escapeText(s.target.name),
     s.engine,
     `${(s.elapsedNs / 1e9).toFixed(1)}s`,
     `${compactNumber(perSecond(events))} events/s`,

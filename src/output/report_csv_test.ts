@@ -70,6 +70,9 @@ Deno.test("The JSON report round-trips and has the versioned shape", () => {
     "madvise",
     "brk",
     "msync",
+    "process_forks",
+    "process_execs",
+    "process_exits",
   ]);
   assert.deepEqual(Object.keys(back.histograms), [
     "mmap_latency_ns",

@@ -6,6 +6,10 @@
  */
 
 import { escapeText } from "../common/escape_text.ts";
+import { formatValue } from "./format_value.ts";
+import { formatMappings, formatProcesses, type SummaryBy } from "./attribution_tables.ts";
+
+export { formatValue };
 import type { HistogramBucket, HistogramReport } from "../aggregate/log2_histogram.ts";
 import type { Report } from "../aggregate/report.ts";
 
@@ -41,23 +45,6 @@ export function formatBuckets(buckets: HistogramBucket[]): string {
       "@".repeat(bar).padEnd(BAR_WIDTH)
     }|\n`;
   }).join("");
-}
-
-/** A value in its unit, the way the summary prints it: `1.50us`, `5.64MiB`, `843ns`. */
-export function formatValue(value: number, unit: string): string {
-  if (unit === "ns") {
-    if (value >= 1e9) return `${(value / 1e9).toFixed(2)}s`;
-    if (value >= 1e6) return `${(value / 1e6).toFixed(2)}ms`;
-    if (value >= 1e3) return `${(value / 1e3).toFixed(2)}us`;
-    return `${value}ns`;
-  }
-  if (unit === "bytes") {
-    if (value >= 2 ** 30) return `${(value / 2 ** 30).toFixed(2)}GiB`;
-    if (value >= 2 ** 20) return `${(value / 2 ** 20).toFixed(2)}MiB`;
-    if (value >= 2 ** 10) return `${(value / 2 ** 10).toFixed(2)}KiB`;
-    return `${value}B`;
-  }
-  return `${value}${unit}`;
 }
 
 /**
@@ -106,6 +93,22 @@ function otherSyscalls(report: Report): string[] {
 }
 
 /**
+ * What the summary shows beyond the totals.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { SummaryOptions } from "./terminal_summary.ts";
+ * const options: SummaryOptions = { by: "mapping" };
+ * assert.equal(options.by, "mapping");
+ * ```
+ */
+export interface SummaryOptions {
+  /** Rank the processes (top 20) or the mappings (top 20) by faults. */
+  by?: SummaryBy;
+}
+
+/**
  * The whole end-of-trace summary.
  *
  * @example Usage
@@ -123,14 +126,20 @@ function otherSyscalls(report: Report): string[] {
  * );
  * ```
  */
-export function formatSummary(report: Report): string {
+export function formatSummary(report: Report, options: SummaryOptions = {}): string {
   const { target, counts, fault_kinds: k } = report;
-  const what = target.command
+  const what = target.all
+    ? "the whole system"
+    : target.cgroup !== undefined
+    ? `cgroup ${escapeText(target.cgroup)}`
+    : target.command
     ? `${escapeText(target.command.join(" "))} (pid ${target.pid})`
     : `pid ${target.pid}`;
+  const processes = (report.processes ?? []).reduce((n, r) => n + r.processes, 0);
+  const children = target.children === false ? ", not its children" : "";
   const lines = [
     `faultline: traced ${what} for ${(report.duration_ns / 1e9).toFixed(3)}s ` +
-    `with ${report.engine}, stopped by ${report.stop_reason.replace("_", " ")}`,
+    `with ${report.engine}${children}, stopped by ${report.stop_reason.replace("_", " ")}`,
     `  mmap ${counts.mmap} (${report.mmap_errors} failed), munmap ${counts.munmap} ` +
     `(${report.munmap_errors} failed)`,
     `  page faults: user ${counts.page_fault_user}, kernel ${counts.page_fault_kernel}; ` +
@@ -144,6 +153,18 @@ export function formatSummary(report: Report): string {
       : `  lost 0 events`,
     "",
   ];
+  // Who: the busiest processes, whenever more than one was traced (or when asked).
+  if (processes > 1 || options.by === "process") {
+    lines.push(
+      `processes: ${processes} traced (${counts.process_forks ?? 0} forked, ` +
+        `${counts.process_exits ?? 0} exited), the most faults first:`,
+      ...formatProcesses(report, options.by === "process" ? 20 : 5),
+      "",
+    );
+  }
+  if (options.by === "mapping") {
+    lines.push("mappings, the most faults first:", ...formatMappings(report, 20), "");
+  }
   for (const [name, h] of Object.entries(report.histograms)) {
     // Empty: said for the kinds the lines above always name, left out for the others.
     if (h.count > 0 || ALWAYS_SHOWN.includes(name)) lines.push(formatHistogram(name, h));

@@ -17,7 +17,12 @@ import { escapeText } from "../common/escape_text.ts";
 import { EventsCsvWriter } from "../output/events_csv_writer.ts";
 import { OutputFile } from "../output/output_file.ts";
 import { LaunchedCommand } from "./launched_command.ts";
-import { isAlive } from "../common/process_state.ts";
+import { isAlive, processParentAndName } from "../common/process_state.ts";
+import { MappingTable } from "../aggregate/mapping_table.ts";
+import { ProcessTable } from "../aggregate/process_table.ts";
+import { procMappingSource } from "./proc_maps.ts";
+import { resolveCgroup } from "./cgroup_target.ts";
+import type { CgroupTarget } from "../capture/engine.ts";
 
 /**
  * Options for {@link trace}. Give exactly one of `pid` and `command`.
@@ -40,6 +45,15 @@ export interface TraceOptions {
   pid?: number;
   /** Launch this command (program and arguments) and trace it from its exec. */
   command?: string[];
+  /** Trace every process in this cgroup v2 directory (a path, or one below a cgroup2 mount). */
+  cgroup?: string;
+  /** Trace every process on the system but faultline. */
+  all?: boolean;
+  /**
+   * With `pid` or `command`: trace what it forks too, at any depth, as perf stat and strace -f
+   * count (default true).
+   */
+  children?: boolean;
   /** Stop after this many seconds. */
   durationSeconds?: number;
   /**
@@ -50,8 +64,9 @@ export interface TraceOptions {
   /** The kinds to aggregate and write; every kind faultline has by default. */
   kinds?: EventKindTable;
   /**
-   * The aggregation to fold into (a new one of `kinds` by default): give your own to read it
-   * while tracing goes on, as the metrics endpoint does.
+   * The aggregation to fold into (by default a new one of `kinds` with the per-process and
+   * per-mapping tables, see {@link attributionTables}): give your own to read it while tracing
+   * goes on, as the metrics endpoint does.
    */
   aggregator?: Aggregator;
   /** The length of one interval of the timeline, in seconds (at least 0.1); default 1. */
@@ -187,9 +202,19 @@ const MIN_INTERVAL_SECONDS = 0.1;
  */
 export async function trace(options: TraceOptions): Promise<Report> {
   const { command, engine } = options;
-  if ((options.pid === undefined) === (command === undefined)) {
-    throw usageError("Cannot trace: give either a pid (--pid PID) or a command (-- CMD ARGS...)");
+  const targets = [options.pid, command, options.cgroup, options.all || undefined]
+    .filter((t) => t !== undefined).length;
+  if (targets !== 1) {
+    throw usageError(
+      "Cannot trace: give exactly one of a pid (--pid PID), a cgroup (--cgroup PATH), the " +
+        "whole system (--all) or a command (-- CMD ARGS...)",
+    );
   }
+  const cgroup: CgroupTarget | undefined = options.cgroup === undefined
+    ? undefined
+    : resolveCgroup(options.cgroup);
+  const all = options.all === true;
+  const children = options.children ?? true;
   const duration = options.durationSeconds;
   if (duration !== undefined) checkDuration(duration);
   const intervalSeconds = options.intervalSeconds ?? 1;
@@ -201,9 +226,9 @@ export async function trace(options: TraceOptions): Promise<Report> {
   const launched = command !== undefined
     ? await LaunchedCommand.start(command, { output: options.commandOutput })
     : null;
-  const targetPid = launched?.pid ?? pid!;
+  const targetPid = launched?.pid ?? pid ?? 0;
   const kinds = options.kinds ?? EVENT_KINDS;
-  const aggregator = options.aggregator ?? new Aggregator(kinds);
+  const aggregator = options.aggregator ?? new Aggregator(kinds, attributionTables(kinds));
   // From the empty aggregation: an engine may deliver events as soon as it is attached.
   const timeline = new Timeline(aggregator);
   // Rows wait in memory until the probes are attached: a trace that fails to start leaves an
@@ -214,7 +239,13 @@ export async function trace(options: TraceOptions): Promise<Report> {
   const onEvent = options.onEvent;
   let capture: Capture;
   try {
-    capture = await engine.attach({ pid: targetPid, armOnExec: launched !== null }, {
+    capture = await engine.attach({
+      pid: targetPid,
+      armOnExec: launched !== null,
+      children,
+      cgroup,
+      all,
+    }, {
       event(e) {
         aggregator.add(e);
         csv?.write(e);
@@ -225,7 +256,9 @@ export async function trace(options: TraceOptions): Promise<Report> {
         options.onLost?.(aggregator.lost);
       },
       // With no one to see the event objects, engines may fold records straight in.
-      folder: csv === null && onEvent === undefined ? aggregator : undefined,
+      folder: csv === null && onEvent === undefined && !aggregator.needsEvents
+        ? aggregator
+        : undefined,
     });
     csv?.open();
   } catch (e) {
@@ -289,13 +322,40 @@ export async function trace(options: TraceOptions): Promise<Report> {
   return {
     ...aggregator.report({
       engine: capture.engine,
-      target: { pid: targetPid, command: command ?? null },
+      target: {
+        pid: targetPid,
+        command: command ?? null,
+        ...(cgroup ? { cgroup: cgroup.path } : {}),
+        ...(all ? { all: true } : { children }),
+      },
       startedAt,
       durationNs,
       stopReason,
       exitStatus,
     }),
     intervals: [...timeline.intervals],
+  };
+}
+
+/**
+ * The tables a trace keeps beside its totals: events per process (named from /proc when not
+ * seen forking) and faults per mapping (names from /proc/PID/maps and map_files).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Aggregator } from "../aggregate/aggregator.ts";
+ * import { attributionTables } from "./trace_session.ts";
+ * const aggregator = new Aggregator(undefined, attributionTables());
+ * assert.ok(aggregator.needsEvents);
+ * ```
+ */
+export function attributionTables(
+  kinds: EventKindTable = EVENT_KINDS,
+): { processes: ProcessTable; mappings: MappingTable } {
+  return {
+    processes: new ProcessTable({ kinds, describe: processParentAndName }),
+    mappings: new MappingTable({ source: procMappingSource }),
   };
 }
 
@@ -376,7 +436,7 @@ function waitForStop(
     const ticker = setInterval(tick, intervalSeconds * 1000);
     cleanups.push(() => clearInterval(ticker));
     if (launched) launched.exited.then(() => resolve("target_exited"));
-    else {
+    else if (targetPid > 0) {
       const poll = setInterval(() => {
         if (!isAlive(targetPid)) resolve("target_exited");
       }, PID_POLL_MS);

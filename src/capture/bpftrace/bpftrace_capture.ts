@@ -28,6 +28,12 @@ export interface BpftraceCaptureOptions {
   pid: number;
   /** Count from the process's execve. */
   armOnExec: boolean;
+  /** Trace what traced processes fork. */
+  children: boolean;
+  /** MODE 1: trace the processes of this cgroup id. */
+  cgroupId?: number;
+  /** MODE 2: trace every process but faultline. */
+  all?: boolean;
   /** Pages per CPU of bpftrace's perf buffer. */
   perfBufferPages: number;
   /** The kinds its lines parse as. */
@@ -66,6 +72,10 @@ export class BpftraceCapture implements Capture {
       this.#barrierPath,
       `${this.#barrierPath}-open`,
       `${this.#barrierPath}-close`,
+      options.all ? "2" : options.cgroupId !== undefined ? "1" : "0",
+      options.children ? "1" : "0",
+      String(options.cgroupId ?? 0),
+      String(options.all ? Deno.pid : 0),
     ];
     // setsid: a Ctrl-C at the terminal reaches faultline, not bpftrace, which faultline stops
     // only once its buffers are drained. setpriv: the kernel sends bpftrace SIGTERM if
@@ -107,7 +117,7 @@ export class BpftraceCapture implements Capture {
       const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
       rest = lines.pop() ?? "";
       for (const line of lines) {
-        const parsed = parseBpftraceLine(line, this.#pid, kinds);
+        const parsed = parseBpftraceLine(line, kinds);
         if (parsed.type === "event") sink.event(parsed.event);
         else if (parsed.type === "lost") sink.lost(parsed.count);
         else if (parsed.type === "ready") this.#ready();

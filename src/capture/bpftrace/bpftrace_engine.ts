@@ -86,11 +86,21 @@ export class BpftraceEngine implements Engine {
 
   /** Starts bpftrace and resolves when its BEGIN probe has run (all probes attached). */
   async attach(options: AttachOptions, sink: EventSink): Promise<Capture> {
+    if (options.cgroup?.hasChildren) {
+      throw new FaultlineError(
+        `Cannot trace cgroup ${options.cgroup.path} with the bpftrace engine: it has cgroups ` +
+          `below it, and bpftrace 0.17 matches one cgroup only; use --engine ringbuf (which ` +
+          `traces the whole subtree) or name a cgroup with no children`,
+      );
+    }
     const capture = new BpftraceCapture({
       bpftrace: this.#binary(),
       script: decodeURIComponent(BPFTRACE_SCRIPT.pathname),
       pid: options.pid,
       armOnExec: options.armOnExec,
+      children: options.children ?? true,
+      cgroupId: options.cgroup?.id,
+      all: options.all,
       perfBufferPages: this.#options.perfBufferPages ?? 1024,
       kinds: this.#options.kinds ?? EVENT_KINDS,
       sink,

@@ -25,7 +25,7 @@ const BPFTRACE_OWN = /^(Attaching \d+ probes?\.\.\.|)$/;
 const INTEGER = /^-?\d+$/;
 
 /**
- * Parses one line (without its newline) of `probes/faultline.bt` output for process `pid`.
+ * Parses one line (without its newline) of `probes/faultline.bt` output.
  * bpftrace's own "Attaching N probes..." (and empty lines) come back as "other"; any other
  * line the contract does not allow (an event line cut short, a field that is not a number,
  * text from nowhere) comes back as "bad", for the engine to count, never to drop silently.
@@ -34,7 +34,7 @@ const INTEGER = /^-?\d+$/;
  * ```ts
  * import assert from "node:assert/strict";
  * import { parseBpftraceLine } from "./bpftrace_line_parser.ts";
- * assert.deepEqual(parseBpftraceLine("n 42 1000 900", 42), {
+ * assert.deepEqual(parseBpftraceLine("n 42 42 1000 900"), {
  *   type: "event",
  *   event: { kind: "minor_fault", pid: 42, tid: 42, timestampNs: 1000, latencyNs: 100 },
  * });
@@ -42,7 +42,6 @@ const INTEGER = /^-?\d+$/;
  */
 export function parseBpftraceLine(
   line: string,
-  pid: number,
   kinds: EventKindTable = EVENT_KINDS,
 ): BpftraceLine {
   const f = line.split(" ");
@@ -50,9 +49,22 @@ export function parseBpftraceLine(
   const event = kinds.lineTag(tag);
   const numbers = (n: number) => f.length === n && f.every((x, i) => i === 0 || INTEGER.test(x));
   if (event !== undefined) {
+    // TAG PID TID TS ...: the PID comes off before the definition reads the rest.
     const format = event.definition.line!;
-    if (numbers(format.fields)) {
-      return { type: "event", event: format.parse(f, event.kind, pid) as FaultlineEvent };
+    const fields = format.fields + 1;
+    let ok: boolean;
+    if (format.text) {
+      // The last field is text, spaces and all: the line after the fields before it.
+      const head = line.split(" ", fields - 1);
+      ok = head.length === fields - 1 && head.every((x, i) => i === 0 || INTEGER.test(x)) &&
+        f.length >= fields;
+      if (ok) head.push(line.slice(head.join(" ").length + 1));
+      f.splice(0, f.length, ...head);
+    } else ok = numbers(fields);
+    if (ok) {
+      const eventPid = Number(f[1]);
+      f.splice(1, 1);
+      return { type: "event", event: format.parse(f, event.kind, eventPid) as FaultlineEvent };
     }
     return { type: "bad", text: line };
   }

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { parseBpftraceLine } from "./bpftrace_line_parser.ts";
 
 Deno.test("parseBpftraceLine() reads an mmap line with its arguments and return value", () => {
-  const line = "m 3037 400650741200 4241 0 8192 3 34 -1 0 139967594426368";
-  assert.deepEqual(parseBpftraceLine(line, 3037), {
+  const line = "m 3037 3037 400650741200 4241 0 8192 3 34 -1 0 139967594426368";
+  assert.deepEqual(parseBpftraceLine(line), {
     type: "event",
     event: {
       kind: "mmap",
@@ -23,12 +23,12 @@ Deno.test("parseBpftraceLine() reads an mmap line with its arguments and return 
 });
 
 Deno.test("parseBpftraceLine() keeps a failed mmap's negative errno", () => {
-  const r = parseBpftraceLine("m 5 10 7 0 0 3 34 -1 0 -22", 5);
+  const r = parseBpftraceLine("m 5 5 10 7 0 0 3 34 -1 0 -22");
   assert.equal(r.type === "event" && r.event.kind === "mmap" && r.event.ret, -22n);
 });
 
 Deno.test("parseBpftraceLine() reads a munmap line", () => {
-  assert.deepEqual(parseBpftraceLine("u 9 100 3000 140000000000000 5918720 0", 8), {
+  assert.deepEqual(parseBpftraceLine("u 8 9 100 3000 140000000000000 5918720 0"), {
     type: "event",
     event: {
       kind: "munmap",
@@ -44,7 +44,7 @@ Deno.test("parseBpftraceLine() reads a munmap line", () => {
 });
 
 Deno.test("parseBpftraceLine() reads page faults with kernel addresses exactly", () => {
-  const r = parseBpftraceLine("K 7 50 93881226916968 18446744071586665370 2", 7);
+  const r = parseBpftraceLine("K 7 7 50 93881226916968 18446744071586665370 2");
   assert.deepEqual(r, {
     type: "event",
     event: {
@@ -60,33 +60,65 @@ Deno.test("parseBpftraceLine() reads page faults with kernel addresses exactly",
       cause: "not_present",
     },
   });
-  const u = parseBpftraceLine("U 7 50 1 2 20", 7);
+  const u = parseBpftraceLine("U 7 7 50 1 2 20");
   assert.ok(u.type === "event" && u.event.kind === "page_fault_user");
   assert.equal(u.event.access, "exec");
 });
 
 Deno.test("parseBpftraceLine() pairs a handled fault with its start, or marks it unpaired", () => {
-  const paired = parseBpftraceLine("n 7 1000 900", 7);
+  const paired = parseBpftraceLine("n 7 7 1000 900");
   assert.ok(paired.type === "event" && paired.event.kind === "minor_fault");
   assert.equal(paired.event.latencyNs, 100);
-  const unpaired = parseBpftraceLine("j 7 1000 0", 7);
+  const unpaired = parseBpftraceLine("j 7 7 1000 0");
   assert.ok(unpaired.type === "event" && unpaired.event.kind === "major_fault");
   assert.equal(unpaired.event.latencyNs, null);
 });
 
 Deno.test("parseBpftraceLine() reads bpftrace's lost-events lines and the script's markers", () => {
-  assert.deepEqual(parseBpftraceLine("Lost 1234 events", 1), { type: "lost", count: 1234 });
-  assert.deepEqual(parseBpftraceLine("R 42", 42), { type: "ready" });
-  assert.deepEqual(parseBpftraceLine("S 1", 42), { type: "barrier", cpu: 1 });
-  assert.deepEqual(parseBpftraceLine("X 42 77", 42), { type: "exec", tid: 42, timestampNs: 77 });
-  assert.deepEqual(parseBpftraceLine("Attaching 13 probes...", 1), {
+  assert.deepEqual(parseBpftraceLine("Lost 1234 events"), { type: "lost", count: 1234 });
+  assert.deepEqual(parseBpftraceLine("R 42"), { type: "ready" });
+  assert.deepEqual(parseBpftraceLine("S 1"), { type: "barrier", cpu: 1 });
+  assert.deepEqual(parseBpftraceLine("X 42 77"), { type: "exec", tid: 42, timestampNs: 77 });
+  assert.deepEqual(parseBpftraceLine("Attaching 13 probes..."), {
     type: "other",
     text: "Attaching 13 probes...",
   });
   // A truncated event line is not mistaken for an event, nor dropped: it is bad.
-  assert.equal(parseBpftraceLine("m 1 2 3", 1).type, "bad");
-  assert.deepEqual(parseBpftraceLine("W 1", 1), { type: "window", open: true });
-  assert.deepEqual(parseBpftraceLine("W 0", 1), { type: "window", open: false });
+  assert.equal(parseBpftraceLine("m 1 1 2 3").type, "bad");
+  assert.deepEqual(parseBpftraceLine("W 1"), { type: "window", open: true });
+  assert.deepEqual(parseBpftraceLine("W 0"), { type: "window", open: false });
+});
+
+Deno.test("parseBpftraceLine() reads process lines, the command name last with its spaces", () => {
+  assert.deepEqual(parseBpftraceLine("F 10 11 500 12 Web Content"), {
+    type: "event",
+    event: {
+      kind: "process_fork",
+      pid: 10,
+      tid: 11,
+      timestampNs: 500,
+      child: 12,
+      command: "Web Content",
+    },
+  });
+  assert.deepEqual(parseBpftraceLine("x 12 12 600 cc1"), {
+    type: "event",
+    event: { kind: "process_exec", pid: 12, tid: 12, timestampNs: 600, command: "cc1" },
+  });
+  assert.deepEqual(parseBpftraceLine("E 12 13 700 256 cc1"), {
+    type: "event",
+    event: {
+      kind: "process_exit",
+      pid: 12,
+      tid: 13,
+      timestampNs: 700,
+      exitCode: 256,
+      command: "cc1",
+    },
+  });
+  assert.equal(parseBpftraceLine("E 12 13 700 cc1").type, "bad", "the exit code is missing");
+  assert.equal(parseBpftraceLine("F 10 11 x 12 sh").type, "bad");
+  assert.equal(parseBpftraceLine("x 12 12 600").type, "bad", "no command field");
 });
 
 /** A small deterministic generator, so a failure replays. */
@@ -95,13 +127,13 @@ function random(seed: number): () => number {
 }
 
 const VALID = [
-  "m 3037 400650741200 4241 0 8192 3 34 -1 0 139967594426368",
-  "m 5 10 7 0 0 3 34 -1 0 -22",
-  "u 9 100 3000 140000000000000 5918720 0",
-  "U 7 50 1 2 20",
-  "K 7 50 93881226916968 18446744071586665370 2",
-  "n 7 1000 900",
-  "j 7 1000 0",
+  "m 3037 3037 400650741200 4241 0 8192 3 34 -1 0 139967594426368",
+  "m 5 5 10 7 0 0 3 34 -1 0 -22",
+  "u 9 9 100 3000 140000000000000 5918720 0",
+  "U 7 7 50 1 2 20",
+  "K 7 7 50 93881226916968 18446744071586665370 2",
+  "n 7 7 1000 900",
+  "j 7 7 1000 0",
   "R 42",
   "X 42 77",
   "S 1",
@@ -137,7 +169,7 @@ Deno.test("parseBpftraceLine() survives random and cut lines, counting every bad
       default:
         line = base;
     }
-    const r = parseBpftraceLine(line, 7);
+    const r = parseBpftraceLine(line);
     if (r.type === "bad") bad++;
     if (r.type === "event") {
       events++;

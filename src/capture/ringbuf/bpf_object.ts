@@ -173,6 +173,15 @@ export class BpfObject {
     return values.reduce((s, v) => s + Number(v), 0);
   }
 
+  /** Sets `key` to `value` in a hash map of u32 keys and values. */
+  updateElement(mapName: string, key: number, value: number): void {
+    const k = new Uint32Array([key]);
+    const v = new Uint32Array([value]);
+    if (this.#lib.bpf.bpf_map_update_elem(this.mapFd(mapName), k, v, 0n) !== 0) {
+      throw failure(this.#lib, `Cannot write map "${mapName}"`);
+    }
+  }
+
   /**
    * Writes the whole value of a global-data map (a `SEC(".data.NAME")` variable's map, which
    * holds one value at key 0) while the programs run.

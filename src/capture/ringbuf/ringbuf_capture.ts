@@ -12,8 +12,6 @@ import type { RingbufReader } from "./ringbuf_reader.ts";
 
 /** How a {@link RingbufCapture} reads. */
 export interface RingbufCaptureOptions {
-  /** The traced process, written into each event. */
-  pid: number;
   /** The kinds records decode as. */
   kinds: EventKindTable;
   /** How often the ring is drained, in ms. */
@@ -47,7 +45,7 @@ export class RingbufCapture implements Capture {
     this.#obj = obj;
     this.#reader = reader;
     this.#sink = sink;
-    const { kinds, pid } = options;
+    const { kinds } = options;
     // A kind this version does not know is not dropped silently: it counts as lost.
     if (sink.folder) {
       const fold = kinds.recordFolder(sink.folder);
@@ -56,7 +54,7 @@ export class RingbufCapture implements Capture {
       };
     } else {
       this.#deliver = (view, at) => {
-        const event = kinds.decodeRecord(view, at, pid);
+        const event = kinds.decodeRecord(view, at);
         if (event !== null) sink.event(event);
         else sink.lost(1);
       };

@@ -36,7 +36,19 @@ export const BPF_OBJECT: URL = new URL("../../../probes/faultline.bpf.o", import
 export const DEFAULT_RING_SIZE = 64 * 1024 * 1024;
 
 /** Byte offsets of struct fl_config (probes/faultline.h), the whole of the object's .rodata. */
-export const FL_CONFIG = { target_tgid: 0, arm_on_exec: 4, size: 8 } as const;
+export const FL_CONFIG = {
+  target_tgid: 0,
+  arm_on_exec: 4,
+  mode: 8,
+  follow_children: 12,
+  cgroup_id: 16,
+  cgroup_level: 24,
+  self_tgid: 28,
+  size: 32,
+} as const;
+
+/** enum fl_mode (probes/faultline.h). */
+const FL_MODE = { pids: 0, cgroup: 1, all: 2 } as const;
 
 const MIN_RING = 4096;
 const MAX_RING = 2 ** 30;
@@ -76,6 +88,9 @@ const TRACEPOINT_PROGRAMS = [
   ) => [`on_enter_${s}`, `on_exit_${s}`]),
   "on_page_fault_user",
   "on_page_fault_kernel",
+  "on_process_fork",
+  "on_process_exec",
+  "on_process_exit",
 ];
 
 const CAP_SYS_ADMIN = 21n;
@@ -175,8 +190,14 @@ export class RingbufEngine implements Engine {
     const lib = openLibbpf();
     const config = new Uint8Array(FL_CONFIG.size);
     const cv = new DataView(config.buffer);
+    const mode = options.all ? FL_MODE.all : options.cgroup ? FL_MODE.cgroup : FL_MODE.pids;
     cv.setUint32(FL_CONFIG.target_tgid, options.pid, true);
     cv.setUint32(FL_CONFIG.arm_on_exec, options.armOnExec ? 1 : 0, true);
+    cv.setUint32(FL_CONFIG.mode, mode, true);
+    cv.setUint32(FL_CONFIG.follow_children, options.children === false ? 0 : 1, true);
+    cv.setBigUint64(FL_CONFIG.cgroup_id, BigInt(options.cgroup?.id ?? 0), true);
+    cv.setUint32(FL_CONFIG.cgroup_level, options.cgroup?.level ?? 0, true);
+    cv.setUint32(FL_CONFIG.self_tgid, Deno.pid, true);
 
     const spec = BpfObjectSpec.open(this.#object);
     let obj: BpfObject;
@@ -191,6 +212,8 @@ export class RingbufEngine implements Engine {
     let reader: RingbufReader | null = null;
     try {
       reader = new RingbufReader(lib, obj.mapFd("events"));
+      // The target is traced from the first program on; what it forks joins in the kernel.
+      if (mode === FL_MODE.pids) obj.updateElement("traced", options.pid, 0);
       for (const program of TRACEPOINT_PROGRAMS) obj.attach(program);
       for (const cpu of onlineCpus()) {
         obj.attachPerfEvent(
@@ -209,7 +232,6 @@ export class RingbufEngine implements Engine {
     }
     return Promise.resolve(
       new RingbufCapture(obj, reader, sink, {
-        pid: options.pid,
         kinds: this.#kinds,
         pollMs: this.#pollMs,
         lostPollMs: this.#lostPollMs,

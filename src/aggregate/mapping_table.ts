@@ -1,0 +1,479 @@
+/**
+ * Where: every handled fault attributed to the mapping that holds its address (the file, or
+ * `[anon]`, `[heap]`, `[stack]`, `[vdso]`...), per process, with its minor/major, access and
+ * mode split and a latency histogram. Each process's address space is followed through the
+ * traced mmap, munmap, mremap and brk calls, forks and execs; where faultline did not see a
+ * mapping made (before tracing, or inside an exec), a snapshot of /proc/PID/maps fills it in.
+ *
+ * @module
+ */
+
+import type {
+  BrkEvent,
+  EventBase,
+  FaultDoneEvent,
+  FaultlineEvent,
+  MmapEvent,
+  MremapEvent,
+  MunmapEvent,
+  PageFaultEvent,
+  ProcessForkEvent,
+} from "../events/faultline_event.ts";
+import { faultAccessIndex, isErrnoValue } from "../events/faultline_event.ts";
+import { AddressSpace } from "./address_space.ts";
+import { type HistogramReport, Log2Histogram } from "./log2_histogram.ts";
+
+/**
+ * One line of /proc/PID/maps.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { MapsEntry } from "./mapping_table.ts";
+ * const e: MapsEntry = { start: 0x1000, end: 0x2000, offset: 0, perms: "r-xp", path: "/bin/sh", deleted: false };
+ * assert.equal(e.end - e.start, 4096);
+ * ```
+ */
+export interface MapsEntry {
+  /** First address. */
+  start: number;
+  /** Address after the last. */
+  end: number;
+  /** File offset at `start`. */
+  offset: number;
+  /** `rwxp` as /proc writes them. */
+  perms: string;
+  /** The file's path or the kernel's pseudo-name (`[stack]`), "" for anonymous memory. */
+  path: string;
+  /** /proc said the file was deleted. */
+  deleted: boolean;
+}
+
+/**
+ * Where mapping names come from: /proc, read by the session (the aggregation does no I/O).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { MappingSource } from "./mapping_table.ts";
+ * const none: MappingSource = { snapshot: () => null, fileAt: () => null };
+ * assert.equal(none.snapshot(1), null);
+ * ```
+ */
+export interface MappingSource {
+  /** /proc/PID/maps now, or null when the process is gone. */
+  snapshot(pid: number): MapsEntry[] | null;
+  /** The file mapped at [start, end) of `pid` now, or null. */
+  fileAt(pid: number, start: number, end: number): { path: string; deleted: boolean } | null;
+}
+
+/**
+ * One mapping's row in the report (`mappings`), or the `other` row summing the rest.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MappingTable, type MappingReport } from "./mapping_table.ts";
+ * const table = new MappingTable();
+ * const rows: MappingReport[] = table.report();
+ * assert.deepEqual(rows, []);
+ * ```
+ */
+export interface MappingReport {
+  /** The process; null for the `other` row. */
+  pid: number | null;
+  /** Its command name, when known. */
+  command: string | null;
+  /**
+   * The file's path, or `[anon]`, `[heap]`, `[stack]`, `[vdso]`, `[vvar]`; `[kernel]` for
+   * faults on kernel addresses, `[unknown]` where no mapping was known (or the fault was
+   * unpaired), `(other)` for the row summing the mappings past the limit.
+   */
+  path: string;
+  /** The file was deleted while mapped. */
+  deleted: boolean;
+  /** Where the mapping began, `0x...` (null for the rows that are not one mapping). */
+  start: string | null;
+  /** Where it ended (exclusive). */
+  end: string | null;
+  /** The file offset at `start`. */
+  offset: number;
+  /** Its protection when made: `rwxp` / `rw-s` as /proc writes it. */
+  perms: string;
+  /** How many mappings the row holds (more than 1 for `other`). */
+  mappings: number;
+  /** Handled faults: minor + major. */
+  faults: number;
+  /** Minor faults. */
+  minor_faults: number;
+  /** Major faults. */
+  major_faults: number;
+  /** Faults on a read. */
+  read: number;
+  /** Faults on a write. */
+  write: number;
+  /** Faults on an instruction fetch. */
+  exec: number;
+  /** Faults taken in user mode (page_fault_user). */
+  user: number;
+  /** Faults taken in kernel mode (page_fault_kernel: a copy to or from user memory). */
+  kernel: number;
+  /** The faults' latency (log2 slots; percentiles to the slot). */
+  latency_ns: HistogramReport;
+}
+
+/** A mapping as the address space holds it, and what its faults added up to. */
+class Mapping {
+  stats: Stats | null = null;
+  constructor(
+    readonly pid: number,
+    readonly path: string,
+    readonly deleted: boolean,
+    public start: number,
+    public end: number,
+    readonly offset: number,
+    readonly perms: string,
+  ) {}
+}
+
+class Stats {
+  minor = 0;
+  major = 0;
+  readonly access = [0, 0, 0];
+  user = 0;
+  kernel = 0;
+  mappings = 1;
+  readonly latency = new Log2Histogram("ns", { coarse: true });
+
+  merge(o: Stats): void {
+    this.minor += o.minor;
+    this.major += o.major;
+    for (let i = 0; i < 3; i++) this.access[i]! += o.access[i]!;
+    this.user += o.user;
+    this.kernel += o.kernel;
+    this.mappings += o.mappings;
+    this.latency.merge(o.latency);
+  }
+}
+
+interface PendingFault {
+  timestampNs: number;
+  address: number;
+  errorCode: number;
+  kernel: boolean;
+}
+
+interface ProcessSpace {
+  space: AddressSpace<Mapping>;
+  /** performance.now() of the last /proc snapshot, or -Infinity. */
+  snapshotAt: number;
+  unknown: Mapping;
+  kernel: Mapping;
+}
+
+/**
+ * Options for {@link MappingTable}.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MappingTable, type MappingTableOptions } from "./mapping_table.ts";
+ * const options: MappingTableOptions = { limit: 10, snapshotIntervalMs: 50 };
+ * assert.deepEqual(new MappingTable(options).report(), []);
+ * ```
+ */
+export interface MappingTableOptions {
+  /** Where names come from; by default nowhere (every unseen mapping is `[unknown]`). */
+  source?: MappingSource;
+  /** The most mappings with faults kept apart (default 8192); the rest go to `other`. */
+  limit?: number;
+  /** The least time between two /proc snapshots of one process, in ms (default 200). */
+  snapshotIntervalMs?: number;
+  /** The clock snapshots are spaced by (tests pass their own). */
+  now?: () => number;
+}
+
+/** User-space addresses end below this on x86-64 (with 5-level paging too). */
+const USER_END = 2 ** 56;
+const MAP_SHARED = 0x01;
+const MAP_ANONYMOUS = 0x20;
+const PENDING_PER_THREAD = 4;
+
+/**
+ * Faults by mapping.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MappingTable } from "./mapping_table.ts";
+ * const table = new MappingTable();
+ * table.add({ kind: "mmap", pid: 5, tid: 5, timestampNs: 1, addr: 0n, length: 8192, prot: 3,
+ *   flags: 0x22, fd: -1, offset: 0, ret: 0x7f0000000000n, latencyNs: 900 });
+ * table.add({ kind: "page_fault_user", pid: 5, tid: 5, timestampNs: 10, address: 0x7f0000001008n,
+ *   ip: 0x401000n, errorCode: 6, access: "write", mode: "user", cause: "not_present" });
+ * table.add({ kind: "minor_fault", pid: 5, tid: 5, timestampNs: 15, latencyNs: 5 });
+ * const [row] = table.report();
+ * assert.deepEqual([row!.path, row!.faults, row!.write, row!.start], ["[anon]", 1, 1, "0x7f0000000000"]);
+ * ```
+ */
+export class MappingTable {
+  readonly #source: MappingSource;
+  readonly #limit: number;
+  readonly #interval: number;
+  readonly #now: () => number;
+  readonly #spaces = new Map<number, ProcessSpace>();
+  readonly #pending = new Map<number, PendingFault[]>();
+  readonly #rows: Mapping[] = [];
+  readonly #other = new Stats();
+  #otherUsed = false;
+
+  /** Makes an empty table. */
+  constructor(options: MappingTableOptions = {}) {
+    this.#source = options.source ?? { snapshot: () => null, fileAt: () => null };
+    this.#limit = options.limit ?? 8192;
+    this.#interval = options.snapshotIntervalMs ?? 200;
+    this.#now = options.now ?? (() => performance.now());
+    this.#other.mappings = 0;
+  }
+
+  /** The process's modelled address space, made (from a /proc snapshot) on first sight. */
+  #spaceOf(pid: number): ProcessSpace {
+    let s = this.#spaces.get(pid);
+    if (s === undefined) {
+      s = this.#newSpace(pid, new AddressSpace());
+      this.#spaces.set(pid, s);
+      this.#snapshot(pid, s);
+    }
+    return s;
+  }
+
+  #newSpace(pid: number, space: AddressSpace<Mapping>): ProcessSpace {
+    return {
+      space,
+      snapshotAt: -Infinity,
+      unknown: new Mapping(pid, "[unknown]", false, 0, 0, 0, ""),
+      kernel: new Mapping(pid, "[kernel]", false, 0, 0, 0, ""),
+    };
+  }
+
+  /** Fills in, from /proc, every mapping the model lacks (what it has stays as it is). */
+  #snapshot(pid: number, s: ProcessSpace): void {
+    s.snapshotAt = this.#now();
+    const entries = this.#source.snapshot(pid);
+    if (entries === null) return;
+    for (const e of entries) {
+      const there = s.space.regionAt(e.start);
+      const path = e.path === "" ? "[anon]" : e.path;
+      if (there !== undefined && there.start === e.start && there.end === e.end) continue;
+      if (there !== undefined && there.mapping.path === path && there.end >= e.end) continue;
+      s.space.map(
+        e.start,
+        e.end - e.start,
+        e.offset,
+        new Mapping(pid, path, e.deleted, e.start, e.end, e.offset, e.perms),
+      );
+    }
+  }
+
+  /** Folds one event in (the kinds it does not use pass by). */
+  add(event: FaultlineEvent | EventBase): void {
+    switch (event.kind) {
+      case "page_fault_user":
+      case "page_fault_kernel": {
+        const e = event as PageFaultEvent;
+        let list = this.#pending.get(e.tid);
+        if (list === undefined) this.#pending.set(e.tid, list = []);
+        if (list.length >= PENDING_PER_THREAD) list.shift();
+        list.push({
+          timestampNs: e.timestampNs,
+          address: Number(e.address),
+          errorCode: e.errorCode,
+          kernel: e.kind === "page_fault_kernel",
+        });
+        return;
+      }
+      case "minor_fault":
+      case "major_fault":
+        return this.#handled(event as FaultDoneEvent);
+      case "mmap":
+        return this.#mmap(event as MmapEvent);
+      case "munmap": {
+        const e = event as MunmapEvent;
+        if (e.ret === 0) this.#spaceOf(e.pid).space.unmap(Number(e.addr), pageUp(e.length));
+        return;
+      }
+      case "mremap": {
+        const e = event as MremapEvent;
+        if (isErrnoValue(e.ret)) return;
+        this.#spaceOf(e.pid).space.remap(
+          Number(e.addr),
+          pageUp(e.length),
+          Number(e.ret),
+          pageUp(e.newLength),
+        );
+        return;
+      }
+      case "brk":
+        return this.#brk(event as BrkEvent);
+      case "process_fork": {
+        const e = event as ProcessForkEvent;
+        const parent = this.#spaces.get(e.pid) ?? this.#spaceOf(e.pid);
+        const copy = parent.space.fork((m) =>
+          new Mapping(e.child, m.path, m.deleted, m.start, m.end, m.offset, m.perms)
+        );
+        this.#spaces.set(e.child, this.#newSpace(e.child, copy));
+        return;
+      }
+      case "process_exec": {
+        // A new address space: what the kernel mapped for it is read from /proc.
+        const s = this.#newSpace(event.pid, new AddressSpace());
+        this.#spaces.set(event.pid, s);
+        this.#snapshot(event.pid, s);
+        return;
+      }
+      case "process_exit":
+        this.#spaces.delete(event.pid);
+        return;
+    }
+  }
+
+  #mmap(e: MmapEvent): void {
+    if (isErrnoValue(e.ret)) return;
+    const start = Number(e.ret);
+    const length = pageUp(e.length);
+    const s = this.#spaceOf(e.pid);
+    const perms = permsOf(e.prot, e.flags);
+    let path = "[anon]";
+    let deleted = false;
+    if ((e.flags & MAP_ANONYMOUS) === 0 && e.fd >= 0) {
+      const file = this.#source.fileAt(e.pid, start, start + length);
+      path = file?.path ?? `[file fd ${e.fd}]`;
+      deleted = file?.deleted ?? false;
+    }
+    s.space.map(
+      start,
+      length,
+      path === "[anon]" ? 0 : e.offset,
+      new Mapping(e.pid, path, deleted, start, start + length, e.offset, perms),
+    );
+  }
+
+  #brk(e: BrkEvent): void {
+    const s = this.#spaceOf(e.pid);
+    const now = Number(e.ret);
+    if (s.space.brkBase === null) s.space.brkBase = now;
+    // The heap is the mapping /proc calls [heap], or one made from the first break seen.
+    const heap = s.space.regions().find((r) => r.mapping.path === "[heap]");
+    if (heap !== undefined) {
+      if (now > heap.start) {
+        const m = heap.mapping;
+        s.space.map(heap.start, now - heap.start, 0, m);
+        m.end = Math.max(m.end, now);
+      } else s.space.unmap(heap.start, heap.end - heap.start);
+    } else if (now > s.space.brkBase) {
+      const base = s.space.brkBase;
+      s.space.map(base, now - base, 0, new Mapping(e.pid, "[heap]", false, base, now, 0, "rw-p"));
+    }
+  }
+
+  #handled(e: FaultDoneEvent): void {
+    // The page fault it ends: same thread, started latency ns before it.
+    let fault: PendingFault | undefined;
+    const list = this.#pending.get(e.tid);
+    if (list !== undefined && e.latencyNs !== null) {
+      const start = e.timestampNs - e.latencyNs;
+      const i = list.findIndex((p) => p.timestampNs === start);
+      if (i >= 0) fault = list.splice(i, 1)[0];
+      if (list.length === 0) this.#pending.delete(e.tid);
+    }
+    const s = this.#spaceOf(e.pid);
+    let mapping: Mapping = s.unknown;
+    if (fault !== undefined) {
+      if (fault.address >= USER_END) mapping = s.kernel;
+      else {
+        let found = s.space.find(fault.address);
+        if (found === undefined && this.#now() - s.snapshotAt >= this.#interval) {
+          this.#snapshot(e.pid, s);
+          found = s.space.find(fault.address);
+        }
+        if (found !== undefined) mapping = found;
+      }
+    }
+    let stats = mapping.stats;
+    if (stats === null) {
+      if (this.#rows.length >= this.#limit) {
+        stats = this.#other;
+        this.#otherUsed = true;
+      } else {
+        stats = mapping.stats = new Stats();
+        this.#rows.push(mapping);
+      }
+    }
+    if (e.kind === "major_fault") stats.major++;
+    else stats.minor++;
+    if (e.latencyNs !== null) stats.latency.add(e.latencyNs);
+    if (fault !== undefined) {
+      stats.access[faultAccessIndex(fault.errorCode)]!++;
+      if (fault.kernel) stats.kernel++;
+      else stats.user++;
+    }
+  }
+
+  /**
+   * The mappings with faults, the most first, at most `top` of them, then an `other` row
+   * summing the rest when there is any. `commandOf` names each row's process.
+   */
+  report(top = 100, commandOf: (pid: number) => string | null = () => null): MappingReport[] {
+    const faults = (m: Mapping) => m.stats!.minor + m.stats!.major;
+    const rows = [...this.#rows].sort((a, b) =>
+      faults(b) - faults(a) || a.pid - b.pid || a.start - b.start
+    );
+    const out = rows.slice(0, top).map((m) => row(m, m.stats!, commandOf(m.pid)));
+    const rest = rows.slice(top);
+    if (rest.length > 0 || this.#otherUsed) {
+      const sum = new Stats();
+      sum.mappings = 0;
+      sum.merge(this.#other);
+      for (const m of rest) sum.merge(m.stats!);
+      out.push(row(new Mapping(-1, "(other)", false, 0, 0, 0, ""), sum, null));
+    }
+    return out;
+  }
+}
+
+function row(m: Mapping, s: Stats, command: string | null): MappingReport {
+  const single = m.pid >= 0 && m.end > m.start;
+  return {
+    pid: m.pid >= 0 ? m.pid : null,
+    command,
+    path: m.path,
+    deleted: m.deleted,
+    start: single ? `0x${m.start.toString(16)}` : null,
+    end: single ? `0x${m.end.toString(16)}` : null,
+    offset: m.offset,
+    perms: m.perms,
+    mappings: s.mappings,
+    faults: s.minor + s.major,
+    minor_faults: s.minor,
+    major_faults: s.major,
+    read: s.access[0]!,
+    write: s.access[1]!,
+    exec: s.access[2]!,
+    user: s.user,
+    kernel: s.kernel,
+    latency_ns: s.latency.toReport(),
+  };
+}
+
+const PAGE = 4096;
+
+/** A length as the kernel rounds it: up to whole pages. */
+function pageUp(length: number): number {
+  return Math.ceil(length / PAGE) * PAGE;
+}
+
+/** mmap's prot and flags as /proc writes them: `rw-p`. */
+function permsOf(prot: number, flags: number): string {
+  return (prot & 1 ? "r" : "-") + (prot & 2 ? "w" : "-") + (prot & 4 ? "x" : "-") +
+    (flags & MAP_SHARED ? "s" : "p");
+}

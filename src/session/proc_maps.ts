@@ -1,0 +1,79 @@
+/**
+ * Mapping names from /proc: a process's /proc/PID/maps, and the file behind one mapping
+ * (/proc/PID/map_files, which names a file even after it was closed or deleted). The
+ * {@link MappingSource} the session gives the mapping table.
+ *
+ * @module
+ */
+
+import type { MappingSource, MapsEntry } from "../aggregate/mapping_table.ts";
+
+const DELETED = " (deleted)";
+
+/**
+ * Parses /proc/PID/maps text. Paths keep their spaces; a deleted file's " (deleted)" suffix
+ * becomes `deleted`.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseProcMaps } from "./proc_maps.ts";
+ * const [e] = parseProcMaps("7f00a000-7f00c000 rw-s 00002000 00:1b 42   /tmp/my data (deleted)\n");
+ * assert.deepEqual(e, {
+ *   start: 0x7f00a000, end: 0x7f00c000, offset: 0x2000, perms: "rw-s", path: "/tmp/my data", deleted: true,
+ * });
+ * ```
+ */
+export function parseProcMaps(text: string): MapsEntry[] {
+  const out: MapsEntry[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+ *(.*)$/.exec(line);
+    if (m === null) continue;
+    let path = m[5]!;
+    const deleted = path.endsWith(DELETED);
+    if (deleted) path = path.slice(0, -DELETED.length);
+    out.push({
+      start: parseInt(m[1]!, 16),
+      end: parseInt(m[2]!, 16),
+      offset: parseInt(m[4]!, 16),
+      perms: m[3]!,
+      path,
+      deleted,
+    });
+  }
+  return out;
+}
+
+/**
+ * The mapping source reading the live /proc (root reads any process's map_files).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { procMappingSource } from "./proc_maps.ts";
+ * const maps = procMappingSource.snapshot(Deno.pid)!;
+ * assert.ok(maps.some((e) => e.path === "[stack]"));
+ * ```
+ */
+export const procMappingSource: MappingSource = {
+  snapshot(pid) {
+    try {
+      return parseProcMaps(Deno.readTextFileSync(`/proc/${pid}/maps`));
+    } catch {
+      return null;
+    }
+  },
+  fileAt(pid, start, end) {
+    try {
+      const target = Deno.readLinkSync(
+        `/proc/${pid}/map_files/${start.toString(16)}-${end.toString(16)}`,
+      );
+      const deleted = target.endsWith(DELETED);
+      return { path: deleted ? target.slice(0, -DELETED.length) : target, deleted };
+    } catch {
+      // Merged with a neighbour, or no map_files: the maps line holding it says the same.
+      const entry = this.snapshot(pid)?.find((e) => e.start <= start && start < e.end);
+      return entry && entry.path !== "" ? { path: entry.path, deleted: entry.deleted } : null;
+    }
+  },
+};
