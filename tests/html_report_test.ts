@@ -244,7 +244,11 @@ probeTest(
         desktop.lost ?? "",
         new RegExp(`^LOST ${report.lost.toLocaleString("en-US")} events`),
       );
-      assert.deepEqual(desktop.tables, ["intervals"], "every table the report carries");
+      assert.deepEqual(
+        desktop.tables,
+        ["processes", "mappings", "intervals"],
+        "every table the report carries",
+      );
       await browser.screenshot(`${dir}/desktop.png`);
       const phone = await load(browser, `file://${html}`, 390, 844, true);
       assert.ok(phone.overflow <= 0, `no sideways scrolling on a phone: ${phone.overflow}`);

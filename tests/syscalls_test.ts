@@ -7,28 +7,12 @@ import assert from "node:assert/strict";
 import { ENGINE_NAMES, type FaultlineEvent, makeEngine, trace } from "../mod.ts";
 import { traceWithBothEngines } from "./_both_engines.ts";
 import { probeTest, repoPath } from "./_capability.ts";
+import { straceCounts } from "./_kernel_counts.ts";
 
 const N = 200;
 const ARGV = [repoPath("build/mm_calls"), String(N)];
 const CALLS = ["mmap", "munmap", "mremap", "mprotect", "madvise", "brk", "msync"] as const;
 const PAGE = 4096;
-
-async function straceCounts(argv: string[]): Promise<Record<string, number>> {
-  const file = Deno.makeTempFileSync();
-  const out = await new Deno.Command("strace", {
-    args: ["-c", "-e", `trace=${CALLS.join(",")}`, "-o", file, "--", ...argv],
-    stdout: "null",
-  }).output();
-  assert.ok(out.success, "strace ran");
-  const counts: Record<string, number> = Object.fromEntries(CALLS.map((c) => [c, 0]));
-  for (const line of Deno.readTextFileSync(file).split("\n")) {
-    const f = line.trim().split(/\s+/);
-    const name = f[f.length - 1]!;
-    if (name in counts) counts[name] = Number(f[3]);
-  }
-  Deno.removeSync(file);
-  return counts;
-}
 
 for (const name of ENGINE_NAMES) {
   probeTest(`${name}: every memory-mapping syscall's count equals strace -c's`, async () => {
@@ -40,7 +24,7 @@ for (const name of ENGINE_NAMES) {
         if (["mremap", "mprotect", "madvise", "brk", "msync"].includes(e.kind)) seen.push(e);
       },
     });
-    const strace = await straceCounts(ARGV);
+    const strace = await straceCounts(ARGV, CALLS);
     for (const call of CALLS) assert.equal(report.counts[call], strace[call], call);
     assert.ok(report.counts.mremap! >= N && report.counts.mprotect! >= 2 * N);
     assert.ok(

@@ -16,6 +16,7 @@ import {
   trace,
 } from "../mod.ts";
 import { isAlive } from "../src/common/process_state.ts";
+import { perfCounts, straceCounts as straceCallCounts } from "./_kernel_counts.ts";
 import { probeTest, repoPath } from "./_capability.ts";
 
 const WORKLOAD = repoPath("build/mmap_touch");
@@ -31,42 +32,6 @@ const LENGTH = 0x5a5000;
 const FAULT_TOLERANCE = 8;
 
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-
-/** strace -c's call counts for mmap and munmap, for the same command. */
-async function straceCounts(argv: string[]): Promise<{ mmap: number; munmap: number }> {
-  const file = Deno.makeTempFileSync();
-  const out = await new Deno.Command("strace", {
-    args: ["-c", "-e", "trace=mmap,munmap", "-o", file, "--", ...argv],
-    stdout: "null",
-  }).output();
-  assert.ok(out.success, "strace ran");
-  const counts = { mmap: 0, munmap: 0 };
-  for (const line of Deno.readTextFileSync(file).split("\n")) {
-    const f = line.trim().split(/\s+/);
-    const name = f[f.length - 1];
-    if (name === "mmap" || name === "munmap") counts[name] = Number(f[3]);
-  }
-  Deno.removeSync(file);
-  return counts;
-}
-
-/** perf stat's minor-faults and major-faults counts for the same command. */
-async function perfCounts(argv: string[]): Promise<{ minor: number; major: number }> {
-  const file = Deno.makeTempFileSync();
-  const out = await new Deno.Command("perf", {
-    args: ["stat", "-x", ",", "-e", "minor-faults,major-faults", "-o", file, "--", ...argv],
-    stdout: "null",
-  }).output();
-  assert.ok(out.success, "perf stat ran");
-  const text = Deno.readTextFileSync(file);
-  Deno.removeSync(file);
-  const count = (name: string) => {
-    const line = text.split("\n").find((l) => l.split(",")[2] === name);
-    assert.ok(line, `perf stat printed ${name}: ${text}`);
-    return Number(line.split(",")[0]);
-  };
-  return { minor: count("minor-faults"), major: count("major-faults") };
-}
 
 function total(r: Report): number {
   return Object.values(r.counts).reduce((a, b) => a + b, 0);
@@ -480,3 +445,9 @@ probeTest("ringbuf: trace.ts shows lost events as they happen and exports them",
   assert.match(r.stderr, new RegExp(`LOST ${report.lost} events: counts and histograms are short`));
   Deno.removeSync(dir, { recursive: true });
 });
+
+/** strace -c's counts of mmap and munmap for the same command. */
+async function straceCounts(argv: string[]): Promise<{ mmap: number; munmap: number }> {
+  const { mmap, munmap } = await straceCallCounts(argv, ["mmap", "munmap"]);
+  return { mmap: mmap!, munmap: munmap! };
+}

@@ -1,14 +1,15 @@
 // map_file: faults on a file mapping that outlives its descriptor and its name, and on
 // private anonymous memory, each counted by the process itself.
 //
-// usage: map_file PATH PAGES ANON_PAGES
+// usage: map_file PATH PAGES ANON_PAGES [PAUSE_SECONDS]
 //   Writes PAGES pages to a new file at PATH, syncs it and drops it from the page cache;
 //   maps it shared, read-write, with MADV_RANDOM (no readahead, no fault-around: one fault
 //   per page); closes the descriptor; writes one byte to the first half of the pages;
-//   unlinks the file; writes one byte to the rest. Then maps ANON_PAGES private anonymous
+//   unlinks the file; with PAUSE_SECONDS, says "map_file: deleted PID" on stderr and sleeps
+//   that long (for a tracer to attach with --pid); writes one byte to the rest. Then maps ANON_PAGES private anonymous
 //   pages and writes one byte to each.
 // Prints, from getrusage around each touching loop (what the kernel counted for the process):
-//   map_file: file 0xSTART PAGES pages minor N major M
+//   map_file: file 0xSTART PAGES pages minor N major M   (with PAUSE_SECONDS: the second half)
 //   map_file: anon 0xSTART ANON_PAGES pages minor N major M
 // Exits 0, 2 on a usage error, 1 if a call fails.
 #define _GNU_SOURCE
@@ -33,8 +34,8 @@ static void faults(long *minor, long *major) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: map_file PATH PAGES ANON_PAGES\n");
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: map_file PATH PAGES ANON_PAGES [PAUSE_SECONDS]\n");
     return 2;
   }
   const char *path = argv[1];
@@ -59,10 +60,17 @@ int main(int argc, char **argv) {
   faults(&min0, &maj0);
   for (long i = 0; i < pages / 2; i++) f[i * page] = 1;
   if (unlink(path) != 0) fail("map_file: unlink");
+  if (argc == 5) {
+    fprintf(stderr, "map_file: deleted %d\n", getpid());
+    sleep((unsigned)strtol(argv[4], NULL, 10));
+    // What the kernel counted while the tracer attached is not the loop's.
+    faults(&min0, &maj0);
+  }
   for (long i = pages / 2; i < pages; i++) f[i * page] = 1;
   faults(&min1, &maj1);
-  printf("map_file: file %p %ld pages minor %ld major %ld\n", (void *)f, pages, min1 - min0,
-         maj1 - maj0);
+  // Both halves, or with PAUSE_SECONDS the second alone (the first was before the tracer).
+  printf("map_file: file %p %ld pages minor %ld major %ld\n", (void *)f,
+         argc == 5 ? pages - pages / 2 : pages, min1 - min0, maj1 - maj0);
 
   char *a = mmap(NULL, anon_pages * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                  -1, 0);

@@ -402,7 +402,9 @@ export class MappingTable {
     let stats = mapping.stats;
     if (stats === null) {
       if (this.#rows.length >= this.#limit) {
-        stats = this.#other;
+        // Past the limit: this mapping's faults, now and later, are other's.
+        stats = mapping.stats = this.#other;
+        this.#other.mappings++;
         this.#otherUsed = true;
       } else {
         stats = mapping.stats = new Stats();

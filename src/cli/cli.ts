@@ -58,7 +58,8 @@ Target (exactly one):
                           at any depth, like perf stat CMD and strace -f; it keeps stdin and
                           stdout, and faultline exits with its exit status
       --cgroup PATH       trace every process in a cgroup v2 directory and below it (a path,
-                          or one under the cgroup2 mount: --cgroup system.slice/x.service)
+                          or one under the cgroup2 mount: --cgroup system.slice/x.service);
+                          the bpftrace engine takes a cgroup with none below it
       --all               trace every process on the system but faultline
       --no-children       with --pid or a command: trace that process alone, not what it
                           forks (like perf stat --no-inherit)
@@ -95,7 +96,8 @@ Options:
   -h, --help              print this help
   -V, --version           print the version
 
-Tracing ends when the target exits, the duration passes, or on Ctrl-C, SIGTERM or SIGHUP;
+Tracing ends when the target exits (a command: when it exits, as perf stat ends; --cgroup and
+--all: never), the duration passes, or on Ctrl-C, SIGTERM or SIGHUP;
 the probes are detached and the reports written whole either way (a second Ctrl-C kills a
 command that does not exit). The summary goes to stdout, or to stderr when a command is
 traced (its stdout stays its own). Needs root.

@@ -79,3 +79,29 @@ Deno.test("parseCli() answers --help and --version before anything else", () => 
   assert.equal(parseCli(["--help"]).help, true);
   assert.equal(parseCli(["-V", "--bogus-later"].slice(0, 1)).version, true);
 });
+
+Deno.test("parseCli() reads the targets beside --pid: --cgroup, --all, --no-children, --by", () => {
+  const c = parseCli(["--cgroup", "system.slice", "--by", "mapping", "--mappings-csv", "m.csv"]);
+  assert.deepEqual([c.cgroup, c.by, c.mappingsCsv, c.children], [
+    "system.slice",
+    "mapping",
+    "m.csv",
+    true,
+  ]);
+  const a = parseCli(["--all", "-d", "1"]);
+  assert.deepEqual([a.all, a.pid, a.command], [true, undefined, undefined]);
+  const n = parseCli(["--no-children", "--by", "process", "--", "make"]);
+  assert.deepEqual([n.children, n.by, n.command], [false, "process", ["make"]]);
+});
+
+Deno.test("parseCli() takes exactly one target, and says which two were given", () => {
+  usage(["--pid", "1", "--all"], /^Cannot trace both --pid and --all; give one of them$/);
+  usage(["--cgroup", "x", "--", "ls"], /^Cannot trace both --cgroup and a command/);
+  usage(["--all", "--cgroup", "x"], /both --cgroup and --all/);
+  usage(
+    ["--all", "--no-children"],
+    /^Flag --no-children applies to --pid or a command; --all traces/,
+  );
+  usage(["--pid", "1", "--by", "file"], /^Unknown --by "file"; --by takes process or mapping$/);
+  usage(["--all=yes"], /--all takes no value/);
+});

@@ -52,6 +52,8 @@ export class BpftraceCapture implements Capture {
   readonly #pid: number;
   readonly #barrierPath: string;
   readonly #barriersSeen = new Set<number>();
+  /** The barrier helpers running (taskset): their own events are faultline's, not the trace's. */
+  readonly #helpers = new Set<number>();
   #window: boolean | null = null;
   #stderr = "";
   #ready!: () => void;
@@ -118,8 +120,11 @@ export class BpftraceCapture implements Capture {
       rest = lines.pop() ?? "";
       for (const line of lines) {
         const parsed = parseBpftraceLine(line, kinds);
-        if (parsed.type === "event") sink.event(parsed.event);
-        else if (parsed.type === "lost") sink.lost(parsed.count);
+        if (parsed.type === "event") {
+          const e = parsed.event;
+          if (!this.#helpers.has(e.pid)) sink.event(e);
+          else if (e.kind === "process_exit") this.#helpers.delete(e.pid);
+        } else if (parsed.type === "lost") sink.lost(parsed.count);
         else if (parsed.type === "ready") this.#ready();
         else if (parsed.type === "barrier") this.#barriersSeen.add(parsed.cpu);
         else if (parsed.type === "window") this.#window = parsed.open;
@@ -212,14 +217,19 @@ export class BpftraceCapture implements Capture {
     if (taskset === null) return;
     const cpus = onlineCpus();
     this.#barriersSeen.clear();
-    await Promise.all(cpus.map((cpu) =>
-      new Deno.Command(taskset, {
+    await Promise.all(cpus.map((cpu) => {
+      const helper = new Deno.Command(taskset, {
         args: ["-c", String(cpu), this.#barrierPath],
         stdin: "null",
         stdout: "null",
         stderr: "null",
-      }).output()
-    ));
+      }).spawn();
+      // Known before any of its lines can be read (they come through this same event loop).
+      this.#helpers.add(helper.pid);
+      // One whose exit line never came (the window was closed) is not kept for ever.
+      if (this.#helpers.size > 1024) this.#helpers.delete(this.#helpers.values().next().value!);
+      return helper.status;
+    }));
     const deadline = performance.now() + BARRIER_TIMEOUT_MS;
     while (this.#running && cpus.some((c) => !this.#barriersSeen.has(c))) {
       if (performance.now() > deadline) {

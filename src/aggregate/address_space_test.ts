@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { AddressSpace } from "./address_space.ts";
+
+const P = 4096;
+
+/** The regions in pages, neighbouring pieces of one mapping (offsets continuing) as one. */
+function layout(space: AddressSpace<string>): [number, number, number, string][] {
+  const out: [number, number, number, string][] = [];
+  for (const r of space.regions()) {
+    const last = out.at(-1);
+    if (
+      last && last[1] === r.start / P && last[3] === r.mapping &&
+      last[2] + last[1] - last[0] === r.offset / P
+    ) {
+      last[1] = r.end / P;
+    } else out.push([r.start / P, r.end / P, r.offset / P, r.mapping]);
+  }
+  return out;
+}
+
+Deno.test("AddressSpace.map() replaces what it covers, as MAP_FIXED does", () => {
+  const s = new AddressSpace<string>();
+  s.map(10 * P, 10 * P, 0, "a");
+  s.map(30 * P, 5 * P, 0, "b");
+  s.map(15 * P, 20 * P, 100 * P, "c");
+  assert.deepEqual(layout(s), [[10, 15, 0, "a"], [15, 35, 100, "c"]]);
+  assert.equal(s.find(14 * P + 5), "a");
+  assert.equal(s.find(15 * P), "c");
+  assert.equal(s.find(35 * P), undefined);
+  assert.equal(s.find(9 * P), undefined);
+});
+
+Deno.test("AddressSpace.unmap() trims and splits, keeping file offsets right", () => {
+  const s = new AddressSpace<string>();
+  s.map(10 * P, 10 * P, 4 * P, "f");
+  s.unmap(12 * P, 3 * P);
+  assert.deepEqual(layout(s), [[10, 12, 4, "f"], [15, 20, 9, "f"]]);
+  s.unmap(0, 11 * P);
+  s.unmap(19 * P, 10 * P);
+  assert.deepEqual(layout(s), [[11, 12, 5, "f"], [15, 19, 9, "f"]]);
+  s.unmap(0, 100 * P);
+  assert.equal(s.size, 0);
+});
+
+Deno.test("AddressSpace.remap() moves, grows and shrinks a mapping as mremap does", () => {
+  const s = new AddressSpace<string>();
+  s.map(10 * P, 4 * P, 0, "a");
+  s.map(20 * P, 4 * P, 0, "b");
+  // Grown in place: the growth is its own.
+  s.remap(10 * P, 4 * P, 10 * P, 6 * P);
+  assert.deepEqual(layout(s), [[10, 16, 0, "a"], [20, 24, 0, "b"]]);
+  assert.equal(s.find(15 * P), "a");
+  // Part of b moved elsewhere and grown: that part of the old range is gone.
+  s.remap(22 * P, 2 * P, 50 * P, 8 * P);
+  assert.deepEqual(layout(s), [[10, 16, 0, "a"], [20, 22, 0, "b"], [50, 58, 2, "b"]]);
+  s.unmap(20 * P, 2 * P);
+  // Shrunk in place.
+  s.remap(50 * P, 8 * P, 50 * P, 3 * P);
+  assert.deepEqual(layout(s), [[10, 16, 0, "a"], [50, 53, 2, "b"]]);
+  // Nothing known there: nothing to move.
+  s.remap(90 * P, P, 95 * P, P);
+  assert.equal(s.find(95 * P), undefined);
+});
+
+Deno.test("AddressSpace.fork() copies every region onto a copy of its mapping, shared pieces shared", () => {
+  const s = new AddressSpace<{ name: string }>();
+  const m = { name: "lib" };
+  s.map(10 * P, 10 * P, 0, m);
+  s.unmap(12 * P, P);
+  s.brkBase = 99;
+  const copies: { name: string }[] = [];
+  const child = s.fork((x) => {
+    const c = { name: `${x.name}'` };
+    copies.push(c);
+    return c;
+  });
+  assert.equal(copies.length, 1, "the two pieces of one mapping stay one mapping");
+  assert.equal(child.find(10 * P), child.find(15 * P));
+  assert.equal(child.find(10 * P)!.name, "lib'");
+  assert.equal(child.brkBase, 99);
+  s.clear();
+  assert.equal(s.size, 0);
+  assert.equal(child.size, 2, "the copy does not follow the original");
+});

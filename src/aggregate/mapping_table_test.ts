@@ -1,0 +1,230 @@
+import assert from "node:assert/strict";
+import type { FaultlineEvent } from "../events/faultline_event.ts";
+import { decodeErrorCode } from "../events/faultline_event.ts";
+import { type MappingSource, MappingTable, type MapsEntry } from "./mapping_table.ts";
+
+const P = 4096;
+const PID = 50;
+
+/** A fault at `address` on thread `tid`, paired with its handled event `latency` ns later. */
+function fault(
+  address: number,
+  options: { tid?: number; pid?: number; errorCode?: number; major?: boolean; ts?: number } = {},
+): FaultlineEvent[] {
+  const { tid = PID, pid = PID, errorCode = 6, major = false } = options;
+  const ts = options.ts ?? (clock += 100);
+  return [
+    {
+      kind: errorCode & 4 ? "page_fault_user" : "page_fault_kernel",
+      pid,
+      tid,
+      timestampNs: ts,
+      address: BigInt(address),
+      ip: 0x401000n,
+      errorCode,
+      ...decodeErrorCode(errorCode),
+    },
+    { kind: major ? "major_fault" : "minor_fault", pid, tid, timestampNs: ts + 50, latencyNs: 50 },
+  ];
+}
+let clock = 1000;
+
+function mmap(pid: number, ret: number, length: number, fd = -1, flags = 0x22): FaultlineEvent {
+  return {
+    kind: "mmap",
+    pid,
+    tid: pid,
+    timestampNs: clock += 10,
+    addr: 0n,
+    length,
+    prot: 3,
+    flags,
+    fd,
+    offset: 0,
+    ret: BigInt(ret),
+    latencyNs: 1000,
+  };
+}
+
+/** A /proc that knows what `maps` says, and counts how often it was read. */
+function fakeProc(maps: Record<number, MapsEntry[]>, files: Record<string, string> = {}) {
+  const reads: number[] = [];
+  const source: MappingSource = {
+    snapshot(pid) {
+      reads.push(pid);
+      return maps[pid] ?? null;
+    },
+    fileAt(pid, start, end) {
+      const path = files[`${pid}:${start}-${end}`];
+      return path ? { path, deleted: false } : null;
+    },
+  };
+  return { source, reads };
+}
+
+const entry = (start: number, end: number, path: string, perms = "r-xp"): MapsEntry => ({
+  start,
+  end,
+  offset: 0,
+  perms,
+  path,
+  deleted: false,
+});
+
+Deno.test("MappingTable names a file mapping when it is made, and counts its faults by kind", () => {
+  const { source } = fakeProc({ [PID]: [] }, {
+    [`${PID}:${0x10000}-${0x10000 + 8 * P}`]: "/data/x",
+  });
+  const t = new MappingTable({ source });
+  t.add(mmap(PID, 0x10000, 8 * P, 3, 0x01));
+  for (const e of fault(0x10000 + 5, { errorCode: 4 })) t.add(e); // user read
+  for (const e of fault(0x10000 + P, { errorCode: 6, major: true })) t.add(e); // user write
+  for (const e of fault(0x10000 + 2 * P, { errorCode: 2 })) t.add(e); // kernel write
+  const [r] = t.report();
+  assert.deepEqual(
+    [
+      r!.path,
+      r!.perms,
+      r!.faults,
+      r!.minor_faults,
+      r!.major_faults,
+      r!.read,
+      r!.write,
+      r!.user,
+      r!.kernel,
+    ],
+    ["/data/x", "rw-s", 3, 2, 1, 1, 2, 2, 1],
+  );
+  assert.equal(r!.latency_ns.count, 3);
+});
+
+Deno.test("MappingTable follows munmap, mremap and brk, and a fork's copy of the address space", () => {
+  const { source } = fakeProc({ [PID]: [entry(0x5000, 0x6000, "/bin/w")] });
+  const t = new MappingTable({ source });
+  t.add(mmap(PID, 0x100000, 4 * P));
+  t.add({
+    kind: "mremap",
+    pid: PID,
+    tid: PID,
+    timestampNs: clock += 10,
+    addr: 0x100000n,
+    length: 4 * P,
+    newLength: 8 * P,
+    flags: 1,
+    newAddr: 0n,
+    ret: 0x200000n,
+    latencyNs: 1,
+  });
+  for (const e of fault(0x200000 + 7 * P)) t.add(e); // in the grown, moved mapping
+  for (const e of fault(0x100000)) t.add(e); // where it was: nothing now
+  // The heap, from the first break seen.
+  t.add({
+    kind: "brk",
+    pid: PID,
+    tid: PID,
+    timestampNs: clock += 10,
+    addr: 0n,
+    ret: 0x800000n,
+    latencyNs: 1,
+  });
+  t.add({
+    kind: "brk",
+    pid: PID,
+    tid: PID,
+    timestampNs: clock += 10,
+    addr: 0x822000n,
+    ret: 0x822000n,
+    latencyNs: 1,
+  });
+  for (const e of fault(0x810000)) t.add(e);
+  t.add({
+    kind: "process_fork",
+    pid: PID,
+    tid: PID,
+    timestampNs: clock += 10,
+    child: 51,
+    command: "w",
+  });
+  for (const e of fault(0x5000, { pid: 51, tid: 51, errorCode: 0x14 })) t.add(e); // child's exec fetch
+  t.add({
+    kind: "munmap",
+    pid: PID,
+    tid: PID,
+    timestampNs: clock += 10,
+    addr: 0x200000n,
+    length: 8 * P,
+    ret: 0,
+    latencyNs: 1,
+  });
+  for (const e of fault(0x200000)) t.add(e);
+  const rows = t.report();
+  const by = (path: string, pid = PID) => rows.find((r) => r.path === path && r.pid === pid);
+  assert.equal(by("[anon]")!.faults, 1);
+  assert.equal(by("[anon]")!.start, "0x100000", "the mapping as it was made");
+  assert.equal(by("[heap]")!.faults, 1);
+  assert.equal(by("[unknown]")!.faults, 2, "where mremap left and munmap emptied");
+  const child = by("/bin/w", 51)!;
+  assert.deepEqual([child.faults, child.exec], [1, 1]);
+  assert.equal(by("/bin/w"), undefined, "the parent's row is its own");
+  assert.equal(rows.reduce((s, r) => s + r.faults, 0), 5);
+});
+
+Deno.test("MappingTable reads /proc on exec and, at most every interval, for an address it lacks", () => {
+  let now = 0;
+  const maps: Record<number, MapsEntry[]> = { [PID]: [] };
+  const { source, reads } = fakeProc(maps);
+  const t = new MappingTable({ source, snapshotIntervalMs: 200, now: () => now });
+  for (const e of fault(0x7000)) t.add(e); // first sight: one read, nothing there
+  assert.equal(reads.length, 1);
+  for (const e of fault(0x7000)) t.add(e); // too soon to read again
+  assert.equal(reads.length, 1);
+  maps[PID] = [entry(0x7000, 0x8000, "[stack]", "rw-p")];
+  now = 250;
+  for (const e of fault(0x7000)) t.add(e); // read again: now it is known
+  assert.equal(reads.length, 2);
+  maps[PID] = [entry(0x9000, 0xa000, "/usr/bin/new", "r-xp")];
+  t.add({ kind: "process_exec", pid: PID, tid: PID, timestampNs: clock += 10, command: "new" });
+  assert.equal(reads.length, 3);
+  for (const e of fault(0x9000, { errorCode: 0x14 })) t.add(e);
+  for (const e of fault(0x7000)) t.add(e); // the old stack went with the old image
+  const rows = t.report();
+  const faults = (path: string) =>
+    rows.filter((r) => r.path === path).reduce((s, r) => s + r.faults, 0);
+  assert.deepEqual([faults("[unknown]"), faults("[stack]"), faults("/usr/bin/new")], [3, 1, 1]);
+});
+
+Deno.test("MappingTable pairs a handled fault with its own page fault, and kernel addresses apart", () => {
+  const t = new MappingTable({
+    source: fakeProc({ [PID]: [entry(0x1000, 0x9000, "[heap]", "rw-p")] }).source,
+  });
+  // Two threads' faults interleaved: each handled event finds its own by thread and start time.
+  const [a1, a2] = fault(0x1000, { tid: 60, ts: 5000, errorCode: 4 });
+  const [b1, b2] = fault(0xffffffff81000000, { tid: 61, ts: 5010, errorCode: 2 });
+  for (const e of [a1!, b1!, b2!, a2!]) t.add(e);
+  // A handled fault no page fault started: unknown, unpaired.
+  t.add({ kind: "minor_fault", pid: PID, tid: 62, timestampNs: 6000, latencyNs: null });
+  const rows = t.report();
+  const heap = rows.find((r) => r.path === "[heap]")!;
+  assert.deepEqual([heap.faults, heap.read, heap.user], [1, 1, 1]);
+  const kernel = rows.find((r) => r.path === "[kernel]")!;
+  assert.deepEqual([kernel.faults, kernel.write, kernel.kernel], [1, 1, 1]);
+  const unknown = rows.find((r) => r.path === "[unknown]")!;
+  assert.deepEqual([unknown.faults, unknown.user + unknown.kernel], [1, 0]);
+});
+
+Deno.test("MappingTable keeps at most its limit of mappings apart; the rest add up in other", () => {
+  const t = new MappingTable({ limit: 3, source: fakeProc({ [PID]: [] }).source });
+  for (let i = 0; i < 10; i++) {
+    t.add(mmap(PID, 0x100000 * (i + 1), P));
+    for (let k = 0; k <= i; k++) for (const e of fault(0x100000 * (i + 1))) t.add(e);
+  }
+  const all = t.report();
+  assert.equal(all.length, 4);
+  assert.equal(all.at(-1)!.path, "(other)");
+  assert.equal(all.at(-1)!.mappings, 7);
+  assert.equal(all.reduce((s, r) => s + r.faults, 0), 55);
+  const top = t.report(2);
+  assert.equal(top.length, 3);
+  assert.equal(top.at(-1)!.mappings, 8);
+  assert.equal(top.reduce((s, r) => s + r.faults, 0), 55);
+});

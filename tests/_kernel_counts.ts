@@ -1,0 +1,76 @@
+/**
+ * What the kernel's own tools count for a command: strace -c's syscall counts and perf stat's
+ * fault counts, the references faultline's counts are held to.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+
+/** strace -c's call counts of `calls` for `argv` (with `follow`, strace -f: every child too). */
+export async function straceCounts(
+  argv: string[],
+  calls: readonly string[],
+  options: { follow?: boolean } = {},
+): Promise<Record<string, number>> {
+  const file = Deno.makeTempFileSync();
+  const out = await new Deno.Command("strace", {
+    args: [
+      ...(options.follow ? ["-f"] : []),
+      "-c",
+      "-e",
+      `trace=${calls.join(",")}`,
+      "-o",
+      file,
+      "--",
+      ...argv,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  assert.ok(out.success, "strace ran");
+  const counts: Record<string, number> = Object.fromEntries(calls.map((c) => [c, 0]));
+  for (const line of Deno.readTextFileSync(file).split("\n")) {
+    const f = line.trim().split(/\s+/);
+    const name = f[f.length - 1]!;
+    if (name in counts) counts[name] = Number(f[3]);
+  }
+  Deno.removeSync(file);
+  return counts;
+}
+
+/**
+ * perf stat's minor-faults and major-faults for `argv`: the command and every child, as perf
+ * stat counts by default, or (`inherit: false`, perf stat --no-inherit) the command alone.
+ */
+export async function perfCounts(
+  argv: string[],
+  options: { inherit?: boolean } = {},
+): Promise<{ minor: number; major: number }> {
+  const file = Deno.makeTempFileSync();
+  const out = await new Deno.Command("perf", {
+    args: [
+      "stat",
+      ...(options.inherit === false ? ["--no-inherit"] : []),
+      "-x",
+      ",",
+      "-e",
+      "minor-faults,major-faults",
+      "-o",
+      file,
+      "--",
+      ...argv,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  assert.ok(out.success, "perf stat ran");
+  const text = Deno.readTextFileSync(file);
+  Deno.removeSync(file);
+  const count = (name: string) => {
+    const line = text.split("\n").find((l) => l.split(",")[2] === name);
+    assert.ok(line, `perf stat printed ${name}: ${text}`);
+    return Number(line.split(",")[0]);
+  };
+  return { minor: count("minor-faults"), major: count("major-faults") };
+}

@@ -1,0 +1,133 @@
+/**
+ * Faults by mapping, on the real kernel: a workload maps a file it created, closes it,
+ * touches half of its pages, deletes it and touches the rest, then writes to private
+ * anonymous memory; it counts its own faults (getrusage) around each loop. faultline puts
+ * every one of the file's faults on that path, with the kernel's minor/major split, and the
+ * anonymous ones on [anon]; the rows add up to the fault totals. Also with --pid attached
+ * after the file was deleted (named from /proc), and under each engine.
+ */
+import assert from "node:assert/strict";
+import { ENGINE_NAMES, makeEngine, type MappingReport, type Report, trace } from "../mod.ts";
+import { probeTest, repoPath } from "./_capability.ts";
+
+const PAGES = 64, ANON = 48;
+const WORKLOAD = repoPath("build/map_file");
+
+/** The workload's own counts, from its stdout lines. */
+function ownCounts(stdout: string) {
+  const read = (what: string) => {
+    const m = new RegExp(
+      `^map_file: ${what} 0x([0-9a-f]+) (\\d+) pages minor (\\d+) major (\\d+)$`,
+      "m",
+    )
+      .exec(stdout);
+    assert.ok(m, `the workload said its ${what} counts: ${stdout}`);
+    return { start: `0x${m[1]}`, pages: Number(m[2]), minor: Number(m[3]), major: Number(m[4]) };
+  };
+  return { file: read("file"), anon: read("anon") };
+}
+
+function assertAddsUp(report: Report): void {
+  const rows = report.mappings!;
+  const faults = report.counts.minor_faults + report.counts.major_faults;
+  assert.equal(rows.reduce((s, r) => s + r.faults, 0), faults, "rows add up to the faults");
+  assert.equal(rows.reduce((s, r) => s + r.minor_faults, 0), report.counts.minor_faults);
+  assert.equal(rows.reduce((s, r) => s + r.major_faults, 0), report.counts.major_faults);
+  for (const r of rows) {
+    assert.equal(r.minor_faults + r.major_faults, r.faults);
+    // Every fault paired with its page fault knows its access and mode; only [unknown] may not.
+    if (r.path !== "[unknown]" && r.path !== "(other)") {
+      assert.equal(r.user + r.kernel, r.faults, r.path);
+      assert.equal(r.read + r.write + r.exec, r.faults, r.path);
+    }
+  }
+}
+
+function fileRow(report: Report, path: string, pid: number): MappingReport {
+  const rows = report.mappings!.filter((r) => r.path === path && r.pid === pid);
+  assert.equal(
+    rows.length,
+    1,
+    `one row for ${path}: ${JSON.stringify(report.mappings!.slice(0, 5))}`,
+  );
+  return rows[0]!;
+}
+
+for (const name of ENGINE_NAMES) {
+  probeTest(
+    `${name}: a closed, then deleted, file's faults all land on its path; anonymous writes on [anon]`,
+    async () => {
+      const dir = Deno.makeTempDirSync({ dir: "/var/tmp" });
+      const path = `${dir}/data file.bin`;
+      const out = Deno.makeTempFileSync();
+      try {
+        const report = await trace({
+          command: [WORKLOAD, path, String(PAGES), String(ANON)],
+          engine: makeEngine(name),
+          commandOutput: out,
+        });
+        assert.equal(report.exit_status, 0);
+        const own = ownCounts(Deno.readTextFileSync(out));
+        const file = fileRow(report, path, report.target.pid);
+        assert.equal(file.start, own.file.start);
+        assert.equal(file.faults, PAGES, "one fault per page (MADV_RANDOM: no fault-around)");
+        assert.equal(file.minor_faults, own.file.minor, "minor as the kernel counted them");
+        assert.equal(file.major_faults, own.file.major, "major as the kernel counted them");
+        assert.equal(file.write, PAGES);
+        assert.equal(file.user, PAGES);
+        assert.equal(file.perms, "rw-s");
+        assert.equal(file.latency_ns.count, PAGES);
+        const anon = report.mappings!.find((r) => r.start === own.anon.start)!;
+        assert.ok(anon, "the anonymous mapping has a row");
+        assert.equal(anon.path, "[anon]");
+        assert.deepEqual([anon.faults, anon.minor_faults, anon.write], [
+          ANON,
+          own.anon.minor,
+          ANON,
+        ]);
+        assert.ok(report.mappings!.some((r) => r.path.endsWith("/libc.so.6") && r.exec > 0));
+        assert.ok(report.mappings!.some((r) => r.path === WORKLOAD), "the binary, mapped by exec");
+        assert.ok(report.mappings!.some((r) => r.path === "[stack]"));
+        assertAddsUp(report);
+      } finally {
+        Deno.removeSync(dir, { recursive: true });
+        Deno.removeSync(out);
+      }
+    },
+  );
+
+  probeTest(
+    `${name}: --pid after the file was deleted names it from /proc, marked deleted`,
+    async () => {
+      const dir = Deno.makeTempDirSync({ dir: "/var/tmp" });
+      const path = `${dir}/gone.bin`;
+      const child = new Deno.Command(WORKLOAD, {
+        args: [path, String(PAGES), String(ANON), "2"],
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      try {
+        const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+        let said = "";
+        while (!said.includes("map_file: deleted")) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          said += value;
+        }
+        reader.releaseLock();
+        const report = await trace({ pid: child.pid, engine: makeEngine(name) });
+        const { stdout } = await child.output();
+        const own = ownCounts(new TextDecoder().decode(stdout));
+        const file = fileRow(report, path, child.pid);
+        assert.equal(file.deleted, true);
+        assert.equal(file.faults, PAGES / 2, "the half touched after faultline attached");
+        assert.equal(file.major_faults, own.file.major);
+        assert.equal(file.minor_faults, own.file.minor);
+        assert.equal(file.start, own.file.start);
+        assertAddsUp(report);
+      } finally {
+        Deno.removeSync(dir, { recursive: true });
+      }
+    },
+  );
+}
