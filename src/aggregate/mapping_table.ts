@@ -198,6 +198,8 @@ const USER_END = 2 ** 56;
 const MAP_SHARED = 0x01;
 const MAP_ANONYMOUS = 0x20;
 const PENDING_PER_THREAD = 4;
+const MAX_SPACES = 8192;
+const MAX_PENDING_THREADS = 65536;
 
 /**
  * Faults by mapping.
@@ -242,9 +244,20 @@ export class MappingTable {
     if (s === undefined) {
       s = this.#newSpace(pid, new AddressSpace());
       this.#spaces.set(pid, s);
+      this.#bound();
       this.#snapshot(pid, s);
     }
     return s;
+  }
+
+  /**
+   * Forgets the longest-known address spaces past MAX_SPACES (a process whose exit was never
+   * seen: it exited outside the window, or bpftrace delivered its exit before its fork).
+   */
+  #bound(): void {
+    while (this.#spaces.size > MAX_SPACES) {
+      this.#spaces.delete(this.#spaces.keys().next().value!);
+    }
   }
 
   #newSpace(pid: number, space: AddressSpace<Mapping>): ProcessSpace {
@@ -282,7 +295,13 @@ export class MappingTable {
       case "page_fault_kernel": {
         const e = event as PageFaultEvent;
         let list = this.#pending.get(e.tid);
-        if (list === undefined) this.#pending.set(e.tid, list = []);
+        if (list === undefined) {
+          this.#pending.set(e.tid, list = []);
+          // Threads whose last fault was never handled (a SIGSEGV) are not kept for ever.
+          if (this.#pending.size > MAX_PENDING_THREADS) {
+            this.#pending.delete(this.#pending.keys().next().value!);
+          }
+        }
         if (list.length >= PENDING_PER_THREAD) list.shift();
         list.push({
           timestampNs: e.timestampNs,
@@ -322,6 +341,7 @@ export class MappingTable {
           new Mapping(e.child, m.path, m.deleted, m.start, m.end, m.offset, m.perms)
         );
         this.#spaces.set(e.child, this.#newSpace(e.child, copy));
+        this.#bound();
         return;
       }
       case "process_exec": {

@@ -171,10 +171,14 @@ export class ProcessTable {
         ((r.exitNs !== null) === (victim.exitNs !== null) && r.total < victim.total);
       if (better) victim = r;
     }
-    if (victim === null) return;
-    for (let i = 0; i < victim.counts.length; i++) this.#other[i]! += victim.counts[i]!;
+    if (victim !== null) this.#retire(victim);
+  }
+
+  /** Sums a row into other and forgets it. */
+  #retire(row: Row): void {
+    for (let i = 0; i < row.counts.length; i++) this.#other[i]! += row.counts[i]!;
     this.#otherProcesses++;
-    this.#rows.delete(victim.pid);
+    this.#rows.delete(row.pid);
   }
 
   /** Counts one event against its process. */
@@ -183,8 +187,11 @@ export class ProcessTable {
     if (event.kind === "process_fork") {
       const e = event as ProcessForkEvent;
       const child = this.#rows.get(e.child);
-      // A pid seen again is a new process: its old row keeps what it did.
-      if (child !== undefined && child.exitNs !== null) this.#rows.delete(e.child);
+      // A pid forked after it exited is a new process: the old row is summed into other. (The
+      // bpftrace engine may deliver a short-lived child's exit before its fork: that is not one.)
+      if (child !== undefined && child.exitNs !== null && e.timestampNs > child.exitNs) {
+        this.#retire(child);
+      }
       this.#row(e.child, { parent: e.pid, command: e.command });
     }
     const row = this.#row(event.pid);
