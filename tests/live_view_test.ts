@@ -184,6 +184,20 @@ probeTest(
       pane.keys("x");
       await pane.waitFor(/^fault latency {2}n/m);
 
+      // p and m: the busiest processes, the mappings with the most faults; again, histograms.
+      pane.keys("m");
+      const maps = await pane.waitFor(/^mappings, the most faults first/m);
+      assert.match(maps.join("\n"), /FAULTS +MINOR +MAJOR .* MAPPING/);
+      assert.match(
+        maps.join("\n"),
+        new RegExp(`^ +\\d+ .* ${target.pid} mmap_touch +\\[anon\\] 0x`, "m"),
+      );
+      pane.keys("p");
+      const procs = await pane.waitFor(/^processes, the most faults first/m);
+      assert.match(procs.join("\n"), new RegExp(`^ +${target.pid} +\\d+ mmap_touch +\\d+`, "m"));
+      pane.keys("p");
+      await pane.waitFor(/^fault latency {2}n/m);
+
       tmux("resize-window", "-t", pane.name, "-x", "80", "-y", "24");
       await sleep(300);
       const small = await pane.waitFor(/^fault latency {2}n/m);

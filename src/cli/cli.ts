@@ -87,7 +87,8 @@ Options:
                           (host 127.0.0.1 unless given)
       --live              a full-screen view, redrawn every interval: histograms, a fault-latency
                           heatmap, rates (keys: q quit, space freeze, c cumulative/interval,
-                          h help); the default for --pid when stdout is a terminal. A command's
+                          p processes, m mappings, h help); the default for --pid, --cgroup and
+                          --all when stdout is a terminal. A command's
                           stdout and stderr then go to --command-output (a temp file by default)
       --no-live           no live view; with --interval, plain snapshots instead
       --command-output FILE  append a launched command's stdout and stderr to FILE (its stdin
@@ -557,6 +558,7 @@ export async function main(argv: string[]): Promise<number> {
           display = new LiveDisplay(terminal, {
             pid,
             title: what,
+            by: cli.by,
             engine: engine.name,
             ringSize: engine.name === "ringbuf" ? cli.ringSize ?? DEFAULT_RING_SIZE : null,
             commandOutput: commandOutput ?? null,

@@ -55,7 +55,7 @@ function pad(text: string, width: number, right = true): string {
  * assert.match(lines[1]!, /^\s+7\s+1\s+sh\s+12\s+3\s+1\s+0$/);
  * ```
  */
-export function formatProcesses(report: Report, top: number): string[] {
+export function formatProcesses(report: Pick<Report, "processes">, top: number): string[] {
   const rows = report.processes;
   if (rows === undefined || rows.length === 0) return [];
   const shown = rows.filter((r) => r.pid !== null).slice(0, top);
@@ -101,7 +101,7 @@ export function formatProcesses(report: Report, top: number): string[] {
  * assert.match(lines[1]!, /2 +2 +0 +0 +2 +0 .* 7 w +\/tmp\/data \(deleted\) 0x7f0000-0x7f2000/);
  * ```
  */
-export function formatMappings(report: Report, top: number): string[] {
+export function formatMappings(report: Pick<Report, "mappings">, top: number): string[] {
   const rows = report.mappings;
   if (rows === undefined || rows.length === 0) return [];
   const real = rows.filter((r) => r.path !== "(other)");
@@ -176,7 +176,7 @@ export const MAPPINGS_CSV_COLUMNS = [
  * assert.equal(mappingsToCsv({ mappings: [] } as never).split("\n")[0]!.split(",").length, 21);
  * ```
  */
-export function mappingsToCsv(report: Report): string {
+export function mappingsToCsv(report: Pick<Report, "mappings">): string {
   const rows = (report.mappings ?? []).map((r) => [
     r.pid ?? "",
     r.command ?? "",

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { SummaryBy } from "./attribution_tables.ts";
 import type { Aggregator } from "../aggregate/aggregator.ts";
 import type { IntervalReport, IntervalSample } from "../aggregate/timeline.ts";
 import type { FrameLine, LiveViewState } from "./live_view.ts";
@@ -26,6 +27,8 @@ export interface LiveDisplayOptions {
   pid: number;
   /** What is traced when it is not one process (pid 0): `cgroup /sys/...`, `all processes`. */
   title?: string;
+  /** Show the busiest processes or the mappings with the most faults first (`--by`). */
+  by?: SummaryBy;
   /** The capture engine's name. */
   engine: string;
   /** The ringbuf engine's ring size, for the lost-events hint; null for bpftrace. */
@@ -71,6 +74,7 @@ export class LiveDisplay {
   readonly #state: LiveViewState;
   readonly #history: IntervalReport[] = [];
   #lastFrameMs = 0;
+  #aggregator: Aggregator | null = null;
 
   /** Starts showing on `screen`, with an empty frame until the first interval. */
   constructor(screen: LiveScreen, options: LiveDisplayOptions) {
@@ -86,6 +90,7 @@ export class LiveDisplay {
       mode: "cumulative",
       frozen: false,
       help: false,
+      table: options.by ?? "histograms",
       lost: 0,
       ringSize: options.ringSize,
       ringFill: null,
@@ -115,6 +120,8 @@ export class LiveDisplay {
     s.cumulative = aggregator.histogramReports();
     s.interval = sample.histograms;
     s.history = [...this.#history];
+    this.#aggregator = aggregator;
+    this.#refreshTable();
     this.redraw();
   }
 
@@ -136,9 +143,24 @@ export class LiveDisplay {
       s.frozen = !s.frozen;
       if (!s.frozen) s.history = [...this.#history];
     } else if (key === "c") s.mode = s.mode === "cumulative" ? "interval" : "cumulative";
-    else if (key === "h" || key === "?") s.help = true;
+    else if (key === "p" || key === "m") {
+      const table = key === "p" ? "process" : "mapping";
+      s.table = s.table === table ? "histograms" : table;
+      this.#refreshTable();
+    } else if (key === "h" || key === "?") s.help = true;
     else return;
     this.redraw();
+  }
+
+  /** Reads the shown table (processes or mappings) from the aggregation, its top rows only. */
+  #refreshTable(): void {
+    const s = this.#state;
+    const agg = this.#aggregator;
+    if (agg === null || s.table === "histograms" || s.table === undefined) return;
+    const top = Math.max(1, this.#screen.size().rows);
+    s.who = s.table === "process"
+      ? { processes: agg.processes?.report(top) }
+      : { mappings: agg.mappings?.report(top, (pid) => agg.processes?.commandOf(pid) ?? null) };
   }
 
   /** Draws the current state for the screen's current size. */

@@ -11,6 +11,8 @@
  * @module
  */
 
+import type { Report } from "../aggregate/report.ts";
+import { formatMappings, formatProcesses, type SummaryBy } from "./attribution_tables.ts";
 import type { HistogramBucket, HistogramReport } from "../aggregate/log2_histogram.ts";
 import type { IntervalReport } from "../aggregate/timeline.ts";
 import { escapeText } from "../common/escape_text.ts";
@@ -35,6 +37,13 @@ export interface LiveViewState {
   frozen: boolean;
   /** Whether the key help is shown. */
   help: boolean;
+  /**
+   * What the lower part shows: the histograms (default), or the busiest processes or the
+   * mappings with the most faults (keys p and m; `--by`).
+   */
+  table?: "histograms" | SummaryBy;
+  /** The report's `processes` and `mappings` so far, when it keeps them. */
+  who?: Pick<Report, "processes" | "mappings">;
   /** Events lost so far. */
   lost: number;
   /** The ring's size in bytes, where the engine has one. */
@@ -311,7 +320,7 @@ export function renderLiveView(s: LiveViewState, columns: number, rows: number):
     text: fit(
       (s.mode === "cumulative" ? "histograms: cumulative" : "histograms: last interval") +
         (s.frozen ? " · FROZEN (tracing goes on; space resumes)" : "") +
-        " · q quit · space freeze · c cumulative/interval · h help" +
+        " · q quit · space freeze · c cumulative/interval · p processes · m mappings · h help" +
         (s.commandOutput && (s.lost > 0 || s.warning)
           ? ` · command output: ${escapeText(s.commandOutput)}`
           : ""),
@@ -372,10 +381,27 @@ export function renderLiveView(s: LiveViewState, columns: number, rows: number):
       "  q, Ctrl-C   stop tracing: probes detached, every report written, the summary printed",
       "  space       freeze the display (tracing and counting go on); space again resumes",
       "  c           histograms: cumulative, or the last interval alone",
+      "  p, m        the busiest processes, or the mappings with the most faults; again: histograms",
       "  h, ?        this help; any key closes it",
       "The heatmap's rows are log2 slots of fault latency, darker for more faults.",
     ];
     for (const h of help.slice(0, area)) lines.push({ text: fit(h, columns) });
+  } else if (s.table === "process" || s.table === "mapping") {
+    const top = Math.max(1, area - 3);
+    const table = s.table === "process"
+      ? formatProcesses(s.who ?? {}, top)
+      : formatMappings(s.who ?? {}, top);
+    lines.push({
+      text: fit(
+        s.table === "process"
+          ? "processes, the most faults first"
+          : "mappings, the most faults first",
+        columns,
+      ),
+      style: "1",
+    });
+    if (table.length === 0) lines.push({ text: fit("  none yet", columns) });
+    for (const t of table.slice(0, area - 1)) lines.push({ text: fit(t, columns) });
   } else {
     const histograms = s.mode === "cumulative" ? s.cumulative : s.interval;
     const width = Math.floor((columns - 1) / 2);
