@@ -59,6 +59,8 @@ interface Region<T> {
  */
 export class AddressSpace<T> {
   #regions: Region<T>[] = [];
+  /** The region the last find() hit (faults come in runs on one mapping); null after a change. */
+  #last: Region<T> | null = null;
   /** The program break when the process first asked for it (the heap's start), if seen. */
   brkBase: number | null = null;
 
@@ -81,7 +83,10 @@ export class AddressSpace<T> {
 
   /** The mapping holding `address`, if any. */
   find(address: number): T | undefined {
+    const last = this.#last;
+    if (last !== null && last.start <= address && address < last.end) return last.mapping;
     const r = this.#regions[this.#firstEndingAfter(address)];
+    if (r !== undefined && r.start <= address) this.#last = r;
     return r !== undefined && r.start <= address ? r.mapping : undefined;
   }
 
@@ -94,6 +99,7 @@ export class AddressSpace<T> {
   /** Maps [start, start + length) to `mapping` (file offset `offset` at start), replacing. */
   map(start: number, length: number, offset: number, mapping: T): void {
     if (!(length > 0)) return;
+    this.#last = null;
     this.unmap(start, length);
     const at = this.#firstEndingAfter(start);
     this.#regions.splice(at, 0, { start, end: start + length, offset, mapping });
@@ -102,6 +108,7 @@ export class AddressSpace<T> {
   /** Removes [start, start + length), trimming or splitting what it cuts through. */
   unmap(start: number, length: number): void {
     if (!(length > 0)) return;
+    this.#last = null;
     const end = start + length;
     const out: Region<T>[] = [];
     let i = this.#firstEndingAfter(start);
@@ -174,6 +181,7 @@ export class AddressSpace<T> {
 
   /** Forgets every region (an exec replaces the address space). */
   clear(): void {
+    this.#last = null;
     this.#regions = [];
     this.brkBase = null;
   }

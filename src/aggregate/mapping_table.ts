@@ -156,16 +156,41 @@ class Stats {
   }
 }
 
-interface PendingFault {
-  timestampNs: number;
-  address: number;
-  errorCode: number;
-  kernel: boolean;
+/**
+ * One thread's page faults not yet handled: a ring of PENDING_PER_THREAD slots, reused (a
+ * thread has one fault in flight; more only when an engine delivers out of order or a fault
+ * was never handled).
+ */
+class ThreadFaults {
+  readonly start = new Float64Array(PENDING_PER_THREAD).fill(NaN);
+  readonly address = new Float64Array(PENDING_PER_THREAD);
+  readonly errorCode = new Int32Array(PENDING_PER_THREAD);
+  readonly kernel = new Uint8Array(PENDING_PER_THREAD);
+  next = 0;
+
+  push(start: number, address: number, errorCode: number, kernel: boolean): void {
+    const i = this.next++ % PENDING_PER_THREAD;
+    this.start[i] = start;
+    this.address[i] = address;
+    this.errorCode[i] = errorCode;
+    this.kernel[i] = kernel ? 1 : 0;
+  }
+
+  /** The slot of the fault that started at `start` (and frees it), or -1. */
+  take(start: number): number {
+    for (let i = 0; i < PENDING_PER_THREAD; i++) {
+      if (this.start[i] === start) {
+        this.start[i] = NaN;
+        return i;
+      }
+    }
+    return -1;
+  }
 }
 
 interface ProcessSpace {
   space: AddressSpace<Mapping>;
-  /** performance.now() of the last /proc snapshot, or -Infinity. */
+  /** The time (of the event that asked for it, kernel ns) of the last /proc snapshot. */
   snapshotAt: number;
   unknown: Mapping;
   kernel: Mapping;
@@ -187,10 +212,11 @@ export interface MappingTableOptions {
   source?: MappingSource;
   /** The most mappings with faults kept apart (default 8192); the rest go to `other`. */
   limit?: number;
-  /** The least time between two /proc snapshots of one process, in ms (default 200). */
+  /**
+   * The least time between two /proc snapshots of one process, in ms of the events' own
+   * clock (default 200).
+   */
   snapshotIntervalMs?: number;
-  /** The clock snapshots are spaced by (tests pass their own). */
-  now?: () => number;
 }
 
 /** User-space addresses end below this on x86-64 (with 5-level paging too). */
@@ -222,9 +248,10 @@ export class MappingTable {
   readonly #source: MappingSource;
   readonly #limit: number;
   readonly #interval: number;
-  readonly #now: () => number;
   readonly #spaces = new Map<number, ProcessSpace>();
-  readonly #pending = new Map<number, PendingFault[]>();
+  readonly #pending = new Map<number, ThreadFaults>();
+  #lastPid = -1;
+  #lastSpace: ProcessSpace | null = null;
   readonly #rows: Mapping[] = [];
   readonly #other = new Stats();
   #otherUsed = false;
@@ -233,21 +260,29 @@ export class MappingTable {
   constructor(options: MappingTableOptions = {}) {
     this.#source = options.source ?? { snapshot: () => null, fileAt: () => null };
     this.#limit = options.limit ?? 8192;
-    this.#interval = options.snapshotIntervalMs ?? 200;
-    this.#now = options.now ?? (() => performance.now());
+    this.#interval = (options.snapshotIntervalMs ?? 200) * 1e6;
     this.#other.mappings = 0;
   }
 
   /** The process's modelled address space, made (from a /proc snapshot) on first sight. */
-  #spaceOf(pid: number): ProcessSpace {
+  #spaceOf(pid: number, timestampNs: number): ProcessSpace {
+    if (pid === this.#lastPid && this.#lastSpace !== null) return this.#lastSpace;
     let s = this.#spaces.get(pid);
     if (s === undefined) {
       s = this.#newSpace(pid, new AddressSpace());
       this.#spaces.set(pid, s);
       this.#bound();
-      this.#snapshot(pid, s);
+      this.#snapshot(pid, s, timestampNs);
     }
+    this.#lastPid = pid;
+    this.#lastSpace = s;
     return s;
+  }
+
+  /** The spaces changed: the one-entry cache of #spaceOf goes. */
+  #spacesChanged(): void {
+    this.#lastPid = -1;
+    this.#lastSpace = null;
   }
 
   /**
@@ -255,6 +290,7 @@ export class MappingTable {
    * seen: it exited outside the window, or bpftrace delivered its exit before its fork).
    */
   #bound(): void {
+    this.#spacesChanged();
     while (this.#spaces.size > MAX_SPACES) {
       this.#spaces.delete(this.#spaces.keys().next().value!);
     }
@@ -270,8 +306,8 @@ export class MappingTable {
   }
 
   /** Fills in, from /proc, every mapping the model lacks (what it has stays as it is). */
-  #snapshot(pid: number, s: ProcessSpace): void {
-    s.snapshotAt = this.#now();
+  #snapshot(pid: number, s: ProcessSpace, timestampNs: number): void {
+    s.snapshotAt = timestampNs;
     const entries = this.#source.snapshot(pid);
     if (entries === null) return;
     for (const e of entries) {
@@ -294,21 +330,16 @@ export class MappingTable {
       case "page_fault_user":
       case "page_fault_kernel": {
         const e = event as PageFaultEvent;
-        let list = this.#pending.get(e.tid);
-        if (list === undefined) {
-          this.#pending.set(e.tid, list = []);
-          // Threads whose last fault was never handled (a SIGSEGV) are not kept for ever.
+        let faults = this.#pending.get(e.tid);
+        if (faults === undefined) {
+          this.#pending.set(e.tid, faults = new ThreadFaults());
+          // The threads seen longest ago are forgotten past the bound (one being the first
+          // of them again only loses the pairing of the fault in flight).
           if (this.#pending.size > MAX_PENDING_THREADS) {
             this.#pending.delete(this.#pending.keys().next().value!);
           }
         }
-        if (list.length >= PENDING_PER_THREAD) list.shift();
-        list.push({
-          timestampNs: e.timestampNs,
-          address: Number(e.address),
-          errorCode: e.errorCode,
-          kernel: e.kind === "page_fault_kernel",
-        });
+        faults.push(e.timestampNs, Number(e.address), e.errorCode, e.kind === "page_fault_kernel");
         return;
       }
       case "minor_fault":
@@ -318,13 +349,15 @@ export class MappingTable {
         return this.#mmap(event as MmapEvent);
       case "munmap": {
         const e = event as MunmapEvent;
-        if (e.ret === 0) this.#spaceOf(e.pid).space.unmap(Number(e.addr), pageUp(e.length));
+        if (e.ret === 0) {
+          this.#spaceOf(e.pid, e.timestampNs).space.unmap(Number(e.addr), pageUp(e.length));
+        }
         return;
       }
       case "mremap": {
         const e = event as MremapEvent;
         if (isErrnoValue(e.ret)) return;
-        this.#spaceOf(e.pid).space.remap(
+        this.#spaceOf(e.pid, e.timestampNs).space.remap(
           Number(e.addr),
           pageUp(e.length),
           Number(e.ret),
@@ -336,7 +369,7 @@ export class MappingTable {
         return this.#brk(event as BrkEvent);
       case "process_fork": {
         const e = event as ProcessForkEvent;
-        const parent = this.#spaces.get(e.pid) ?? this.#spaceOf(e.pid);
+        const parent = this.#spaces.get(e.pid) ?? this.#spaceOf(e.pid, e.timestampNs);
         const copy = parent.space.fork((m) =>
           new Mapping(e.child, m.path, m.deleted, m.start, m.end, m.offset, m.perms)
         );
@@ -348,11 +381,13 @@ export class MappingTable {
         // A new address space: what the kernel mapped for it is read from /proc.
         const s = this.#newSpace(event.pid, new AddressSpace());
         this.#spaces.set(event.pid, s);
-        this.#snapshot(event.pid, s);
+        this.#spacesChanged();
+        this.#snapshot(event.pid, s, event.timestampNs);
         return;
       }
       case "process_exit":
         this.#spaces.delete(event.pid);
+        this.#spacesChanged();
         return;
     }
   }
@@ -361,7 +396,7 @@ export class MappingTable {
     if (isErrnoValue(e.ret)) return;
     const start = Number(e.ret);
     const length = pageUp(e.length);
-    const s = this.#spaceOf(e.pid);
+    const s = this.#spaceOf(e.pid, e.timestampNs);
     const perms = permsOf(e.prot, e.flags);
     let path = "[anon]";
     let deleted = false;
@@ -379,7 +414,7 @@ export class MappingTable {
   }
 
   #brk(e: BrkEvent): void {
-    const s = this.#spaceOf(e.pid);
+    const s = this.#spaceOf(e.pid, e.timestampNs);
     const now = Number(e.ret);
     if (s.space.brkBase === null) s.space.brkBase = now;
     // The heap is the mapping /proc calls [heap], or one made from the first break seen.
@@ -398,23 +433,20 @@ export class MappingTable {
 
   #handled(e: FaultDoneEvent): void {
     // The page fault it ends: same thread, started latency ns before it.
-    let fault: PendingFault | undefined;
-    const list = this.#pending.get(e.tid);
-    if (list !== undefined && e.latencyNs !== null) {
-      const start = e.timestampNs - e.latencyNs;
-      const i = list.findIndex((p) => p.timestampNs === start);
-      if (i >= 0) fault = list.splice(i, 1)[0];
-      if (list.length === 0) this.#pending.delete(e.tid);
-    }
-    const s = this.#spaceOf(e.pid);
+    const faults = this.#pending.get(e.tid);
+    const slot = faults !== undefined && e.latencyNs !== null
+      ? faults.take(e.timestampNs - e.latencyNs)
+      : -1;
+    const s = this.#spaceOf(e.pid, e.timestampNs);
     let mapping: Mapping = s.unknown;
-    if (fault !== undefined) {
-      if (fault.address >= USER_END) mapping = s.kernel;
+    if (slot >= 0) {
+      const address = faults!.address[slot]!;
+      if (address >= USER_END) mapping = s.kernel;
       else {
-        let found = s.space.find(fault.address);
-        if (found === undefined && this.#now() - s.snapshotAt >= this.#interval) {
-          this.#snapshot(e.pid, s);
-          found = s.space.find(fault.address);
+        let found = s.space.find(address);
+        if (found === undefined && e.timestampNs - s.snapshotAt >= this.#interval) {
+          this.#snapshot(e.pid, s, e.timestampNs);
+          found = s.space.find(address);
         }
         if (found !== undefined) mapping = found;
       }
@@ -434,9 +466,9 @@ export class MappingTable {
     if (e.kind === "major_fault") stats.major++;
     else stats.minor++;
     if (e.latencyNs !== null) stats.latency.add(e.latencyNs);
-    if (fault !== undefined) {
-      stats.access[faultAccessIndex(fault.errorCode)]!++;
-      if (fault.kernel) stats.kernel++;
+    if (slot >= 0) {
+      stats.access[faultAccessIndex(faults!.errorCode[slot]!)]!++;
+      if (faults!.kernel[slot]) stats.kernel++;
       else stats.user++;
     }
   }

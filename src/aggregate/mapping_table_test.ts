@@ -170,23 +170,22 @@ Deno.test("MappingTable follows munmap, mremap and brk, and a fork's copy of the
 });
 
 Deno.test("MappingTable reads /proc on exec and, at most every interval, for an address it lacks", () => {
-  let now = 0;
   const maps: Record<number, MapsEntry[]> = { [PID]: [] };
   const { source, reads } = fakeProc(maps);
-  const t = new MappingTable({ source, snapshotIntervalMs: 200, now: () => now });
-  for (const e of fault(0x7000)) t.add(e); // first sight: one read, nothing there
+  const t = new MappingTable({ source, snapshotIntervalMs: 200 });
+  const ms = 1e6;
+  for (const e of fault(0x7000, { ts: 1000 * ms })) t.add(e); // first sight: one read, nothing there
   assert.equal(reads.length, 1);
-  for (const e of fault(0x7000)) t.add(e); // too soon to read again
+  for (const e of fault(0x7000, { ts: 1100 * ms })) t.add(e); // too soon to read again
   assert.equal(reads.length, 1);
   maps[PID] = [entry(0x7000, 0x8000, "[stack]", "rw-p")];
-  now = 250;
-  for (const e of fault(0x7000)) t.add(e); // read again: now it is known
+  for (const e of fault(0x7000, { ts: 1250 * ms })) t.add(e); // read again: now it is known
   assert.equal(reads.length, 2);
   maps[PID] = [entry(0x9000, 0xa000, "/usr/bin/new", "r-xp")];
-  t.add({ kind: "process_exec", pid: PID, tid: PID, timestampNs: clock += 10, command: "new" });
+  t.add({ kind: "process_exec", pid: PID, tid: PID, timestampNs: 1300 * ms, command: "new" });
   assert.equal(reads.length, 3);
-  for (const e of fault(0x9000, { errorCode: 0x14 })) t.add(e);
-  for (const e of fault(0x7000)) t.add(e); // the old stack went with the old image
+  for (const e of fault(0x9000, { errorCode: 0x14, ts: 1310 * ms })) t.add(e);
+  for (const e of fault(0x7000, { ts: 1320 * ms })) t.add(e); // the old stack went with the old image
   const rows = t.report();
   const faults = (path: string) =>
     rows.filter((r) => r.path === path).reduce((s, r) => s + r.faults, 0);

@@ -120,6 +120,8 @@ export class ProcessTable {
   readonly #limit: number;
   readonly #describe: (pid: number) => ProcessInfo | null;
   readonly #rows = new Map<number, Row>();
+  /** The row the last event went to: events come in runs from one process. */
+  #last: Row | null = null;
   readonly #other: Float64Array;
   #otherProcesses = 0;
 
@@ -145,8 +147,9 @@ export class ProcessTable {
   }
 
   #row(pid: number, info?: ProcessInfo): Row {
+    if (this.#last !== null && this.#last.pid === pid) return this.#last;
     let row = this.#rows.get(pid);
-    if (row !== undefined) return row;
+    if (row !== undefined) return this.#last = row;
     if (this.#rows.size >= this.#limit) this.#evict();
     const known = info ?? this.#describe(pid) ?? { parent: null, command: null };
     row = {
@@ -159,7 +162,7 @@ export class ProcessTable {
       total: 0,
     };
     this.#rows.set(pid, row);
-    return row;
+    return this.#last = row;
   }
 
   /** Sums the exited process that did least (or, if none exited, the least busy) into other. */
@@ -176,6 +179,7 @@ export class ProcessTable {
 
   /** Sums a row into other and forgets it. */
   #retire(row: Row): void {
+    if (this.#last === row) this.#last = null;
     for (let i = 0; i < row.counts.length; i++) this.#other[i]! += row.counts[i]!;
     this.#otherProcesses++;
     this.#rows.delete(row.pid);
