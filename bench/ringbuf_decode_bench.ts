@@ -57,6 +57,21 @@ function layout(): { view: DataView; offsets: Uint32Array } {
 
 const { view, offsets } = layout();
 
+/** One process whose address space /proc would show as one anonymous mapping. */
+const ONE_ANONYMOUS_MAPPING: MappingSource = {
+  snapshot: () => [
+    {
+      start: 0x7f0000000000,
+      end: 0x7f0001000000,
+      offset: 0,
+      perms: "rw-p",
+      path: "",
+      deleted: false,
+    },
+  ],
+  fileAt: () => null,
+};
+
 Deno.bench(
   "EVENT_KINDS.decodeRecord() + Aggregator.add() x 1M ring records",
   { baseline: true },
@@ -73,25 +88,30 @@ Deno.bench(
 Deno.bench(
   "EVENT_KINDS.decodeRecord() + Aggregator.add() with the process and mapping tables x 1M ring records",
   () => {
-    // One process whose address space /proc would show as one anonymous mapping.
-    const source: MappingSource = {
-      snapshot: () => [{
-        start: 0x7f0000000000,
-        end: 0x7f0001000000,
-        offset: 0,
-        perms: "rw-p",
-        path: "",
-        deleted: false,
-      }],
-      fileAt: () => null,
-    };
     const agg = new Aggregator(EVENT_KINDS, {
       processes: new ProcessTable(),
-      mappings: new MappingTable({ source }),
+      mappings: new MappingTable({ source: ONE_ANONYMOUS_MAPPING }),
     });
     for (let i = 0; i < N; i++) {
       const e = decodeRecord(view, offsets[i]!, 4242);
       if (e !== null) agg.add(e);
+    }
+    if (agg.counts.minor_faults === 0 || agg.processes!.size !== 1) throw new Error("nothing");
+  },
+);
+
+Deno.bench(
+  "EVENT_KINDS.recordFolder() + Aggregator.recordTap() into the process and mapping tables x 1M ring records (the default)",
+  () => {
+    const agg = new Aggregator(EVENT_KINDS, {
+      processes: new ProcessTable(),
+      mappings: new MappingTable({ source: ONE_ANONYMOUS_MAPPING }),
+    });
+    const fold = EVENT_KINDS.recordFolder(agg);
+    const tap = agg.recordTap()!;
+    for (let i = 0; i < N; i++) {
+      const at = offsets[i]!;
+      if (fold(view, at)) tap(view, at);
     }
     if (agg.counts.minor_faults === 0 || agg.processes!.size !== 1) throw new Error("nothing");
   },

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { KindFolder, KindStore, Tally } from "../events/event_kind.ts";
+import { type KindFolder, type KindStore, recordKind, type Tally } from "../events/event_kind.ts";
 import { EVENT_KINDS, type EventKindTable } from "../events/event_kinds.ts";
 import type { EventBase, FaultlineEvent } from "../events/faultline_event.ts";
 import { Log2Histogram } from "./log2_histogram.ts";
@@ -147,11 +147,23 @@ export class Aggregator implements KindStore {
   }
 
   /**
-   * Whether it needs each event as an object ({@link Aggregator.add}): its tables do. When
-   * false, an engine may fold ring records straight in as a {@link KindStore}.
+   * What its tables take of each ring record an engine folds straight in as a
+   * {@link KindStore} (the engine calls it after folding the record): the hot kinds read from
+   * the record, the others decoded into their event. Null when it keeps no tables.
    */
-  get needsEvents(): boolean {
-    return this.processes !== null || this.mappings !== null;
+  recordTap(): ((view: DataView, at: number) => void) | null {
+    const { processes, mappings, kinds } = this;
+    if (processes === null && mappings === null) return null;
+    return (view, at) => {
+      const id = recordKind(view, at);
+      const byProcess = processes === null || processes.foldRecord(view, at, id);
+      const byMapping = mappings === null || mappings.foldRecord(view, at, id);
+      if (byProcess && byMapping) return;
+      const event = kinds.decodeRecord(view, at);
+      if (event === null) return;
+      if (!byProcess) processes!.add(event);
+      if (!byMapping) mappings!.add(event);
+    };
   }
 
   /** Every histogram as the report writes it, by report name. */

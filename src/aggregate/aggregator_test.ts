@@ -109,3 +109,94 @@ Deno.test("Aggregator counts every kind of event and folds latencies and sizes",
   assert.equal(r.version, 1);
   assert.equal(r.started_at, "1970-01-01T00:00:00.000Z");
 });
+
+Deno.test("Aggregator.recordTap() fills the tables from ring records exactly as events do", async () => {
+  const { FL_HEADER } = await import("../events/event_kind.ts");
+  const { FL_SYSCALL } = await import("../events/syscall_record.ts");
+  const { FL_FAULT } = await import("../events/page_fault_kind.ts");
+  const { FL_DONE } = await import("../events/fault_done_kind.ts");
+  const { FL_TASK } = await import("../events/process_kinds.ts");
+  const { MappingTable } = await import("./mapping_table.ts");
+  const { ProcessTable } = await import("./process_table.ts");
+  const { EVENT_KINDS } = await import("../events/event_kinds.ts");
+  const records: DataView[] = [];
+  const record = (
+    kind: number,
+    pid: number,
+    tid: number,
+    ts: number,
+    fill: (v: DataView) => void,
+  ) => {
+    const v = new DataView(new ArrayBuffer(96));
+    v.setBigUint64(FL_HEADER.ts_ns, BigInt(ts), true);
+    v.setUint32(FL_HEADER.tid, tid, true);
+    v.setUint32(FL_HEADER.kind, kind, true);
+    v.setUint32(FL_HEADER.pid, pid, true);
+    fill(v);
+    records.push(v);
+  };
+  const fault = (pid: number, tid: number, ts: number, address: bigint, errorCode: number) => {
+    record(3, pid, tid, ts, (v) => {
+      v.setBigUint64(FL_FAULT.address, address, true);
+      v.setBigUint64(FL_FAULT.error_code, BigInt(errorCode), true);
+    });
+    record(5, pid, tid, ts + 700, (v) => v.setBigUint64(FL_DONE.latency_ns, 700n, true));
+  };
+  record(1, 10, 10, 100, (v) => { // mmap: 4 pages anonymous at 0x7f0000000000
+    v.setBigUint64(FL_SYSCALL.len, 16384n, true);
+    v.setBigInt64(FL_SYSCALL.ret, 0x7f0000000000n, true);
+    v.setUint32(FL_SYSCALL.prot, 3, true);
+    v.setUint32(FL_SYSCALL.flags, 0x22, true);
+    v.setInt32(FL_SYSCALL.fd, -1, true);
+  });
+  fault(10, 10, 1000, 0x7f0000000010n, 6);
+  fault(10, 11, 2000, 0x7f0000001010n, 4);
+  record(12, 10, 10, 3000, (v) => { // fork of 12
+    v.setUint32(FL_TASK.child, 12, true);
+    new Uint8Array(v.buffer).set(new TextEncoder().encode("w"), FL_TASK.comm);
+  });
+  fault(12, 12, 4000, 0x7f0000002010n, 6);
+  fault(12, 12, 5000, 0xffffffff81000000n, 2);
+  record(14, 12, 12, 6000, (v) => v.setInt32(FL_TASK.exit_code, 256, true));
+  record(5, 10, 10, 7000, (v) => v.setBigUint64(FL_DONE.latency_ns, 0xffffffffffffffffn, true));
+
+  const make = () =>
+    new Aggregator(EVENT_KINDS, {
+      processes: new ProcessTable({ describe: () => ({ parent: 1, command: "w" }) }),
+      mappings: new MappingTable({ source: { snapshot: () => [], fileAt: () => null } }),
+    });
+  const viaEvents = make();
+  const viaRecords = make();
+  const fold = EVENT_KINDS.recordFolder(viaRecords);
+  const tap = viaRecords.recordTap()!;
+  for (const v of records) {
+    viaEvents.add(EVENT_KINDS.decodeRecord(v, 0)!);
+    assert.ok(fold(v, 0));
+    tap(v, 0);
+  }
+  const context = {
+    engine: "ringbuf",
+    target: { pid: 10, command: null },
+    startedAt: new Date(0),
+    durationNs: 1,
+    stopReason: "duration",
+    exitStatus: null,
+  };
+  const a = viaEvents.report(context);
+  const b = viaRecords.report(context);
+  assert.deepEqual(b, a);
+  assert.deepEqual(a.processes!.map((r) => [r.pid, r.parent, r.faults, r.exit_status]), [
+    [10, 1, 3, null],
+    [12, 10, 2, 1],
+  ]);
+  assert.deepEqual(
+    a.mappings!.map((r) => [r.pid, r.path, r.faults, r.write, r.user]),
+    [[10, "[anon]", 2, 1, 2], [10, "[unknown]", 1, 0, 0], [12, "[kernel]", 1, 1, 1], [
+      12,
+      "[anon]",
+      1,
+      1,
+      1,
+    ]],
+  );
+});

@@ -21,6 +21,9 @@ import type {
 } from "../events/faultline_event.ts";
 import { faultAccessIndex, isErrnoValue } from "../events/faultline_event.ts";
 import { AddressSpace } from "./address_space.ts";
+import { recordPid, recordTid, recordTimestamp } from "../events/event_kind.ts";
+import { FL_FAULT, pageFaultKind } from "../events/page_fault_kind.ts";
+import { doneLatency, faultDoneKind } from "../events/fault_done_kind.ts";
 import { type HistogramReport, Log2Histogram } from "./log2_histogram.ts";
 
 /**
@@ -225,6 +228,10 @@ const MAP_SHARED = 0x01;
 const MAP_ANONYMOUS = 0x20;
 const PENDING_PER_THREAD = 4;
 const MAX_SPACES = 8192;
+const FAULT_USER = pageFaultKind.record!.ids.page_fault_user!;
+const FAULT_KERNEL = pageFaultKind.record!.ids.page_fault_kernel!;
+const MINOR = faultDoneKind.record!.ids.minor_fault!;
+const MAJOR = faultDoneKind.record!.ids.major_fault!;
 const MAX_PENDING_THREADS = 65536;
 
 /**
@@ -330,21 +337,19 @@ export class MappingTable {
       case "page_fault_user":
       case "page_fault_kernel": {
         const e = event as PageFaultEvent;
-        let faults = this.#pending.get(e.tid);
-        if (faults === undefined) {
-          this.#pending.set(e.tid, faults = new ThreadFaults());
-          // The threads seen longest ago are forgotten past the bound (one being the first
-          // of them again only loses the pairing of the fault in flight).
-          if (this.#pending.size > MAX_PENDING_THREADS) {
-            this.#pending.delete(this.#pending.keys().next().value!);
-          }
-        }
-        faults.push(e.timestampNs, Number(e.address), e.errorCode, e.kind === "page_fault_kernel");
-        return;
+        return this.#fault(
+          e.tid,
+          e.timestampNs,
+          Number(e.address),
+          e.errorCode,
+          e.kind === "page_fault_kernel",
+        );
       }
       case "minor_fault":
-      case "major_fault":
-        return this.#handled(event as FaultDoneEvent);
+      case "major_fault": {
+        const e = event as FaultDoneEvent;
+        return this.#handled(e.pid, e.tid, e.timestampNs, e.latencyNs, e.kind === "major_fault");
+      }
       case "mmap":
         return this.#mmap(event as MmapEvent);
       case "munmap": {
@@ -431,21 +436,63 @@ export class MappingTable {
     }
   }
 
-  #handled(e: FaultDoneEvent): void {
+  /**
+   * Folds the ring record at `at` (kind `id`) in without an event object when it is a page
+   * fault or a handled fault, the hot kinds: the same as {@link MappingTable.add} of its
+   * event. False for any other kind: decode it and add the event.
+   */
+  foldRecord(view: DataView, at: number, id: number): boolean {
+    if (id === FAULT_USER || id === FAULT_KERNEL) {
+      const address = view.getUint32(at + FL_FAULT.address, true) +
+        view.getUint32(at + FL_FAULT.address + 4, true) * 2 ** 32;
+      this.#fault(
+        recordTid(view, at),
+        recordTimestamp(view, at),
+        address,
+        view.getUint32(at + FL_FAULT.error_code, true),
+        id === FAULT_KERNEL,
+      );
+      return true;
+    }
+    if (id === MINOR || id === MAJOR) {
+      this.#handled(
+        recordPid(view, at),
+        recordTid(view, at),
+        recordTimestamp(view, at),
+        doneLatency(view, at),
+        id === MAJOR,
+      );
+      return true;
+    }
+    return false;
+  }
+
+  #fault(tid: number, timestampNs: number, address: number, errorCode: number, kernel: boolean) {
+    let faults = this.#pending.get(tid);
+    if (faults === undefined) {
+      this.#pending.set(tid, faults = new ThreadFaults());
+      // The threads seen longest ago are forgotten past the bound (one being the first of
+      // them again only loses the pairing of the fault in flight).
+      if (this.#pending.size > MAX_PENDING_THREADS) {
+        this.#pending.delete(this.#pending.keys().next().value!);
+      }
+    }
+    faults.push(timestampNs, address, errorCode, kernel);
+  }
+
+  #handled(pid: number, tid: number, ts: number, latencyNs: number | null, major: boolean): void {
     // The page fault it ends: same thread, started latency ns before it.
-    const faults = this.#pending.get(e.tid);
-    const slot = faults !== undefined && e.latencyNs !== null
-      ? faults.take(e.timestampNs - e.latencyNs)
-      : -1;
-    const s = this.#spaceOf(e.pid, e.timestampNs);
+    const faults = this.#pending.get(tid);
+    const slot = faults !== undefined && latencyNs !== null ? faults.take(ts - latencyNs) : -1;
+    const s = this.#spaceOf(pid, ts);
     let mapping: Mapping = s.unknown;
     if (slot >= 0) {
       const address = faults!.address[slot]!;
       if (address >= USER_END) mapping = s.kernel;
       else {
         let found = s.space.find(address);
-        if (found === undefined && e.timestampNs - s.snapshotAt >= this.#interval) {
-          this.#snapshot(e.pid, s, e.timestampNs);
+        if (found === undefined && ts - s.snapshotAt >= this.#interval) {
+          this.#snapshot(pid, s, ts);
           found = s.space.find(address);
         }
         if (found !== undefined) mapping = found;
@@ -463,9 +510,9 @@ export class MappingTable {
         this.#rows.push(mapping);
       }
     }
-    if (e.kind === "major_fault") stats.major++;
+    if (major) stats.major++;
     else stats.minor++;
-    if (e.latencyNs !== null) stats.latency.add(e.latencyNs);
+    if (latencyNs !== null) stats.latency.add(latencyNs);
     if (slot >= 0) {
       stats.access[faultAccessIndex(faults!.errorCode[slot]!)]!++;
       if (faults!.kernel[slot]) stats.kernel++;

@@ -6,6 +6,10 @@
  */
 
 import { EVENT_KINDS, type EventKindTable } from "../events/event_kinds.ts";
+import { recordPid } from "../events/event_kind.ts";
+
+/** The kinds whose events carry what the table keeps beyond a count. */
+const NEEDS_EVENT = ["process_fork", "process_exec", "process_exit"];
 import {
   type EventBase,
   exitStatusOf,
@@ -115,6 +119,8 @@ export interface ProcessTableOptions {
 export class ProcessTable {
   readonly #keys: readonly string[];
   readonly #column = new Map<string, number>();
+  /** By ring record id: its column, or -1 for the kinds that need their event (forks...). */
+  readonly #columnById: number[] = [];
   readonly #minor: number;
   readonly #major: number;
   readonly #limit: number;
@@ -132,6 +138,11 @@ export class ProcessTable {
     for (const d of kinds.definitions) {
       for (const [kind, key] of Object.entries(d.counts)) {
         this.#column.set(kind, this.#keys.indexOf(key));
+      }
+      for (const [kind, id] of Object.entries(d.record?.ids ?? {})) {
+        this.#columnById[id] = NEEDS_EVENT.includes(kind)
+          ? -1
+          : this.#keys.indexOf(d.counts[kind]!);
       }
     }
     this.#minor = this.#keys.indexOf("minor_faults");
@@ -183,6 +194,20 @@ export class ProcessTable {
     for (let i = 0; i < row.counts.length; i++) this.#other[i]! += row.counts[i]!;
     this.#otherProcesses++;
     this.#rows.delete(row.pid);
+  }
+
+  /**
+   * Counts the ring record at `at` (kind `id`) against its process without an event object,
+   * as {@link ProcessTable.add} of its event would. False for the kinds that need their event
+   * (a fork's child, an exec's name, an exit's status): decode it and add the event.
+   */
+  foldRecord(view: DataView, at: number, id: number): boolean {
+    const column = this.#columnById[id];
+    if (column === undefined || column < 0) return false;
+    const row = this.#row(recordPid(view, at));
+    row.counts[column]! += 1;
+    row.total++;
+    return true;
   }
 
   /** Counts one event against its process. */

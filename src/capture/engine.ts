@@ -29,6 +29,11 @@ export interface EventSink {
    * store (as the kind definitions fold) instead of calling {@link EventSink.event}.
    */
   readonly folder?: KindStore;
+  /**
+   * With {@link EventSink.folder}: called with each ring record after it is folded, for what
+   * the folder does not fold itself (the aggregation's per-process and per-mapping tables).
+   */
+  readonly recordTap?: (view: DataView, at: number) => void;
   /** The engine learned that `count` events were lost. */
   lost(count: number): void;
 }

@@ -16,7 +16,7 @@ const IDS = { minor_fault: 5, major_fault: 6 } as const;
 const TWO_32 = 2 ** 32;
 
 /** An fl_done record's latency, or null for FL_UNPAIRED (all ones). */
-function doneLatency(view: DataView, at: number): number | null {
+export function doneLatency(view: DataView, at: number): number | null {
   const low = view.getUint32(at + FL_DONE.latency_ns, true);
   const high = view.getUint32(at + FL_DONE.latency_ns + 4, true);
   return low === 0xffffffff && high === 0xffffffff ? null : low + high * TWO_32;

@@ -256,9 +256,8 @@ export async function trace(options: TraceOptions): Promise<Report> {
         options.onLost?.(aggregator.lost);
       },
       // With no one to see the event objects, engines may fold records straight in.
-      folder: csv === null && onEvent === undefined && !aggregator.needsEvents
-        ? aggregator
-        : undefined,
+      folder: csv === null && onEvent === undefined ? aggregator : undefined,
+      recordTap: aggregator.recordTap() ?? undefined,
     });
     csv?.open();
   } catch (e) {
@@ -347,7 +346,7 @@ export async function trace(options: TraceOptions): Promise<Report> {
  * import { Aggregator } from "../aggregate/aggregator.ts";
  * import { attributionTables } from "./trace_session.ts";
  * const aggregator = new Aggregator(undefined, attributionTables());
- * assert.ok(aggregator.needsEvents);
+ * assert.ok(aggregator.recordTap() !== null, "its tables take ring records too");
  * ```
  */
 export function attributionTables(

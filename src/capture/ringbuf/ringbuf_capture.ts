@@ -49,9 +49,15 @@ export class RingbufCapture implements Capture {
     // A kind this version does not know is not dropped silently: it counts as lost.
     if (sink.folder) {
       const fold = kinds.recordFolder(sink.folder);
-      this.#deliver = (view, at) => {
-        if (!fold(view, at)) sink.lost(1);
-      };
+      const tap = sink.recordTap;
+      this.#deliver = tap === undefined
+        ? (view, at) => {
+          if (!fold(view, at)) sink.lost(1);
+        }
+        : (view, at) => {
+          if (!fold(view, at)) sink.lost(1);
+          else tap(view, at);
+        };
     } else {
       this.#deliver = (view, at) => {
         const event = kinds.decodeRecord(view, at);
