@@ -57,6 +57,13 @@ function layout(): { view: DataView; offsets: Uint32Array } {
 
 const { view, offsets } = layout();
 
+/** An aggregation with the process and mapping tables, as every trace keeps. */
+const withTables = () =>
+  new Aggregator(EVENT_KINDS, {
+    processes: new ProcessTable(),
+    mappings: new MappingTable({ source: ONE_ANONYMOUS_MAPPING }),
+  });
+
 /** One process whose address space /proc would show as one anonymous mapping. */
 const ONE_ANONYMOUS_MAPPING: MappingSource = {
   snapshot: () => [
@@ -88,10 +95,7 @@ Deno.bench(
 Deno.bench(
   "EVENT_KINDS.decodeRecord() + Aggregator.add() with the process and mapping tables x 1M ring records",
   () => {
-    const agg = new Aggregator(EVENT_KINDS, {
-      processes: new ProcessTable(),
-      mappings: new MappingTable({ source: ONE_ANONYMOUS_MAPPING }),
-    });
+    const agg = withTables();
     for (let i = 0; i < N; i++) {
       const e = decodeRecord(view, offsets[i]!, 4242);
       if (e !== null) agg.add(e);
@@ -103,10 +107,7 @@ Deno.bench(
 Deno.bench(
   "EVENT_KINDS.recordFolder() + Aggregator.recordTap() into the process and mapping tables x 1M ring records (the default)",
   () => {
-    const agg = new Aggregator(EVENT_KINDS, {
-      processes: new ProcessTable(),
-      mappings: new MappingTable({ source: ONE_ANONYMOUS_MAPPING }),
-    });
+    const agg = withTables();
     const fold = EVENT_KINDS.recordFolder(agg);
     const tap = agg.recordTap()!;
     for (let i = 0; i < N; i++) {
