@@ -131,3 +131,51 @@ for (const name of ENGINE_NAMES) {
     },
   );
 }
+
+probeTest("trace.ts --by mapping prints the mappings and --mappings-csv writes them", async () => {
+  const dir = Deno.makeTempDirSync({ dir: "/var/tmp" });
+  const path = `${dir}/cli.bin`;
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        repoPath("trace.ts"),
+        "--no-live",
+        "--by",
+        "mapping",
+        "--mappings-csv",
+        `${dir}/m.csv`,
+        "--json",
+        `${dir}/r.json`,
+        "--",
+        WORKLOAD,
+        path,
+        String(PAGES),
+        String(ANON),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, stderr);
+    assert.match(stderr, /^mappings, the most faults first:$/m);
+    assert.match(
+      stderr,
+      new RegExp(`^ +${PAGES} +\\d+ +\\d+ +0 +${PAGES} +0 .* map_file +${path} 0x`, "m"),
+    );
+    const csv = Deno.readTextFileSync(`${dir}/m.csv`).trim().split("\n");
+    assert.equal(
+      csv[0],
+      "pid,command,path,deleted,start,end,offset,perms,mappings,faults,minor_faults,major_faults,read,write,exec,user,kernel,latency_p50_ns,latency_p90_ns,latency_p99_ns,latency_max_ns",
+    );
+    const report = JSON.parse(Deno.readTextFileSync(`${dir}/r.json`)) as Report;
+    assert.equal(csv.length - 1, report.mappings!.length, "one CSV row per JSON row");
+    const row = csv.find((l) => l.includes(path))!.split(",");
+    assert.equal(row[2], path);
+    assert.equal(row[9], String(PAGES));
+    assert.equal(row[13], String(PAGES), "all writes");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
