@@ -74,3 +74,18 @@ export async function perfCounts(
   };
   return { minor: count("minor-faults"), major: count("major-faults") };
 }
+
+/**
+ * The range of perf stat's counts over `runs` runs of `argv`: what the command's own
+ * run-to-run variation spans (a process tree's fork timing moves its faults by a dozen or more).
+ */
+export async function perfRange(
+  argv: string[],
+  runs: number,
+  options: { inherit?: boolean } = {},
+): Promise<{ minor: [number, number]; major: [number, number] }> {
+  const all = [];
+  for (let i = 0; i < runs; i++) all.push(await perfCounts(argv, options));
+  const span = (values: number[]): [number, number] => [Math.min(...values), Math.max(...values)];
+  return { minor: span(all.map((c) => c.minor)), major: span(all.map((c) => c.major)) };
+}

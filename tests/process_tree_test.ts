@@ -8,16 +8,24 @@ import assert from "node:assert/strict";
 import { ENGINE_NAMES, makeEngine, type Report, trace } from "../mod.ts";
 import { traceWithBothEngines } from "./_both_engines.ts";
 import { probeTest, repoPath } from "./_capability.ts";
-import { perfCounts, straceCounts } from "./_kernel_counts.ts";
+import { perfRange, straceCounts } from "./_kernel_counts.ts";
 
 const MAPS = 5, PAGES = 20;
 const TREE = [repoPath("build/fork_tree"), String(MAPS), String(PAGES)];
 /**
- * How far the tree's faults may be from perf stat's run of it: each of its four processes
- * varies by up to 3 faults between identical runs (ASLR moves page boundaries).
+ * How far faultline's count may be outside the range perf stat gives over PERF_RUNS runs of the
+ * same command: the tree's own run-to-run variation (fork timing moves its copy-on-write faults:
+ * seen 568 to 583 over six perf stat runs) is what the range measures; this is the margin
+ * beyond it.
  */
-const TREE_TOLERANCE = 16;
-const ONE_TOLERANCE = 8;
+const MARGIN = 8;
+const PERF_RUNS = 5;
+
+/** Asserts `count` is within MARGIN of perf stat's range [min, max]. */
+function assertNearRange(what: string, count: number, [min, max]: [number, number]): void {
+  console.log(`${what}: faultline ${count}, perf stat ${min}..${max}`);
+  assert.ok(count >= min - MARGIN && count <= max + MARGIN, `${what} ${count} vs ${min}..${max}`);
+}
 
 /** Every count key's sum over the process rows equals the report's count. */
 function assertRowsAddUp(report: Report): void {
@@ -34,16 +42,13 @@ for (const name of ENGINE_NAMES) {
     `${name}: a command is traced with its children and grandchild, as perf stat and strace -f count`,
     async () => {
       const report = await trace({ command: TREE, engine: makeEngine(name) });
-      const perf = await perfCounts(TREE);
+      const perf = await perfRange(TREE, PERF_RUNS);
       const strace = await straceCounts(TREE, ["mmap", "munmap"], { follow: true });
       assert.equal(report.counts.mmap, strace.mmap, "mmap equals strace -f -c");
       assert.equal(report.counts.munmap, strace.munmap, "munmap equals strace -f -c");
-      const diff = report.counts.minor_faults - perf.minor;
-      console.log(
-        `${name}: tree minor faults ${report.counts.minor_faults}, perf stat ${perf.minor}`,
-      );
-      assert.ok(Math.abs(diff) <= TREE_TOLERANCE, `within ${TREE_TOLERANCE} of perf stat: ${diff}`);
-      assert.ok(Math.abs(report.counts.major_faults - perf.major) <= 2);
+      assertNearRange(`${name}: tree minor faults`, report.counts.minor_faults, perf.minor);
+      // Retried faults the kernel counts as major come and go between runs (0 to 2 seen).
+      assertNearRange(`${name}: tree major faults`, report.counts.major_faults, perf.major);
       assert.equal(report.lost, 0);
       assert.equal(report.target.children, true);
 
@@ -76,12 +81,11 @@ for (const name of ENGINE_NAMES) {
     `${name}: --no-children traces the command alone, as perf stat --no-inherit counts`,
     async () => {
       const report = await trace({ command: TREE, engine: makeEngine(name), children: false });
-      const perf = await perfCounts(TREE, { inherit: false });
+      const perf = await perfRange(TREE, PERF_RUNS, { inherit: false });
       const strace = await straceCounts(TREE, ["mmap", "munmap"]);
       assert.equal(report.counts.mmap, strace.mmap);
       assert.equal(report.counts.munmap, strace.munmap);
-      const diff = report.counts.minor_faults - perf.minor;
-      assert.ok(Math.abs(diff) <= ONE_TOLERANCE, `within ${ONE_TOLERANCE} of perf stat: ${diff}`);
+      assertNearRange(`${name}: alone, minor faults`, report.counts.minor_faults, perf.minor);
       assert.equal(report.processes!.length, 1);
       assert.equal(report.counts.process_forks, 0, "a fork seen would be a child followed");
       assert.equal(report.target.children, false);
