@@ -5,15 +5,16 @@
  * records (faultline.h) into a BPF ring buffer that faultline reads zero-copy.
  *
  * The same events as faultline.bt, so both engines report the same counts:
- *   tracepoint/syscalls/sys_{enter,exit}_{mmap,munmap,mremap,mprotect,madvise,brk,msync}
- *                                                        latency per thread, args, return
+ *   tp_btf/sys_enter, tp_btf/sys_exit (the raw syscall tracepoints, filtered to
+ *       mmap, munmap, mremap, mprotect, madvise, brk and msync of 64-bit syscalls: the same
+ *       events as syscalls:sys_{enter,exit}_*)      latency per thread, args, return
  *   tp_btf/page_fault_{user,kernel}                     address, ip, error code (the BTF
  *       flavour of exceptions:page_fault_*: the same events, called without the classic
  *       tracepoint's copy of the arguments, about half the cost per fault)
  *   perf_event minor-faults / major-faults (one per CPU, period 1, attached by faultline)
  *       fire once the kernel has handled a fault: paired with the page_fault_* before them
  *       on the same thread for the fault's latency
- *   tracepoint/syscalls/sys_enter_execve                 arms counting when arm_on_exec is set
+ *   execve's entry (in tp_btf/sys_enter)               arms counting when arm_on_exec is set
  *   tp_btf/sched_process_fork                           a traced process forks a process: in
  *       FL_MODE_PIDS with follow_children, the child's tgid joins "traced" before it first runs
  *   tp_btf/sched_process_exec                           the new command name
@@ -31,8 +32,10 @@
  * hash map keyed by tid and freed with the thread.
  *
  * Output contract: records in the ring buffer map "events" (struct fl_syscall, fl_fault,
- * fl_done, told apart by fl_header.kind), submitted without wake-ups (BPF_RB_NO_WAKEUP: the
- * reader polls); reserve failures (and syscalls with no room to keep their entry) are counted
+ * fl_done, fl_task, told apart by fl_header.kind), submitted without wake-ups (the reader
+ * polls, backing off while the ring stays empty) except the records that take the unread data
+ * past config.wakeup_bytes, which wake it (a burst after a quiet spell is read at once);
+ * reserve failures (and syscalls with no room to keep their entry) are counted
  * per CPU in "dropped" (key 0), never silent.
  *
  * Rebuild (deno task build:bpf, which is scripts/build_bpf.sh):
@@ -112,39 +115,35 @@ struct {
 	__type(value, __u64); /* ts of the page_fault tracepoint; 0: none pending */
 } fault_starts SEC(".maps");
 
-/* Tracepoint contexts, as /sys/kernel/tracing/events/.../format lays them out. */
-struct tp_sys_enter_mmap {
-	__u64 common;
-	__s64 nr;
-	__u64 addr, len, prot, flags, fd, off;
-};
-struct tp_sys_enter_munmap {
-	__u64 common;
-	__s64 nr;
-	__u64 addr, len;
-};
-/* mremap, mprotect, madvise, brk and msync: up to five unsigned long arguments. */
-struct tp_sys_enter_args {
-	__u64 common;
-	__s64 nr;
-	__u64 a0, a1, a2, a3, a4;
-};
-struct tp_sys_exit {
-	__u64 common;
-	__s64 nr;
-	__s64 ret;
-};
 /* The fields of the kernel's structs read here, relocated by CO-RE against the running
  * kernel's BTF. */
 struct pt_regs {
 	unsigned long ip;
+	unsigned long di, si, dx, r10, r8, r9;
+	unsigned long orig_ax;
+} __attribute__((preserve_access_index));
+struct thread_info {
+	__u32 status;
 } __attribute__((preserve_access_index));
 struct task_struct {
+	struct thread_info thread_info;
 	int pid;
 	int tgid;
 	int exit_code;
 	char comm[16];
 } __attribute__((preserve_access_index));
+
+/* x86-64 syscall numbers (asm/unistd_64.h) of the calls traced. */
+#define NR_mmap 9
+#define NR_mprotect 10
+#define NR_munmap 11
+#define NR_brk 12
+#define NR_mremap 25
+#define NR_msync 26
+#define NR_madvise 28
+#define NR_execve 59
+/* thread_info.status: the task is in a 32-bit syscall, whose numbers are others. */
+#define TS_COMPAT 0x0002
 
 /* Whether the current task's process (tgid) is one faultline traces. */
 static __always_inline int in_scope(__u32 tgid)
@@ -182,6 +181,21 @@ static __always_inline void count_drop(void)
 		*n += 1;
 }
 
+/* Unread data past wakeup_bytes by less than this: the record that crossed (or one of the few
+ * committed beside it on other CPUs) wakes the reader; later ones do not, it is awake. */
+#define FL_WAKE_WINDOW 4096
+
+/* The submit flag of a record just reserved: a wake-up when it takes the unread data past
+ * config.wakeup_bytes, none otherwise. */
+static __always_inline __u64 wakeup_flag(void)
+{
+	if (!config.wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	__u64 unread = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	return unread >= config.wakeup_bytes && unread < config.wakeup_bytes + FL_WAKE_WINDOW
+		? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* A ring record of `size` bytes with its header filled in, or NULL (counted as dropped) when
  * the ring is full. */
 static __always_inline void *reserve(__u64 size, __u64 now, __u64 id, __u32 kind)
@@ -199,13 +213,6 @@ static __always_inline void *reserve(__u64 size, __u64 now, __u64 id, __u32 kind
 	return h;
 }
 
-SEC("tracepoint/syscalls/sys_enter_execve")
-int on_execve(void *ctx)
-{
-	if ((__u32)(bpf_get_current_pid_tgid() >> 32) == config.target_tgid)
-		armed = 1;
-	return 0;
-}
 
 /* Keeps a syscall's entry time and arguments until its exit. If there is no storage for
  * them, the call cannot be reported: it counts as dropped, like a full ring. */
@@ -231,53 +238,7 @@ static __always_inline int syscall_enter(__u64 addr, __u64 len, __u64 prot, __u6
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_mmap")
-int on_enter_mmap(struct tp_sys_enter_mmap *ctx)
-{
-	return syscall_enter(ctx->addr, ctx->len, ctx->prot, ctx->flags, ctx->fd, ctx->off, 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_munmap")
-int on_enter_munmap(struct tp_sys_enter_munmap *ctx)
-{
-	return syscall_enter(ctx->addr, ctx->len, 0, 0, (__u64)-1, 0, 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_mremap")
-int on_enter_mremap(struct tp_sys_enter_args *ctx)
-{
-	/* addr, old_len, new_len, flags, new_addr */
-	return syscall_enter(ctx->a0, ctx->a1, 0, ctx->a3, (__u64)-1, ctx->a2, ctx->a4);
-}
-
-SEC("tracepoint/syscalls/sys_enter_mprotect")
-int on_enter_mprotect(struct tp_sys_enter_args *ctx)
-{
-	/* start, len, prot */
-	return syscall_enter(ctx->a0, ctx->a1, ctx->a2, 0, (__u64)-1, 0, 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_madvise")
-int on_enter_madvise(struct tp_sys_enter_args *ctx)
-{
-	/* start, len_in, behavior */
-	return syscall_enter(ctx->a0, ctx->a1, 0, ctx->a2, (__u64)-1, 0, 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_brk")
-int on_enter_brk(struct tp_sys_enter_args *ctx)
-{
-	return syscall_enter(ctx->a0, 0, 0, 0, (__u64)-1, 0, 0);
-}
-
-SEC("tracepoint/syscalls/sys_enter_msync")
-int on_enter_msync(struct tp_sys_enter_args *ctx)
-{
-	/* start, len, flags */
-	return syscall_enter(ctx->a0, ctx->a1, 0, ctx->a2, (__u64)-1, 0, 0);
-}
-
-static __always_inline int syscall_exit(struct tp_sys_exit *ctx, __u32 kind)
+static __always_inline int syscall_exit(__s64 ret, __u32 kind)
 {
 	__u64 id = traced_task();
 	if (!id)
@@ -291,7 +252,7 @@ static __always_inline int syscall_exit(struct tp_sys_exit *ctx, __u32 kind)
 	if (r) {
 		r->addr = s->addr;
 		r->len = s->len;
-		r->ret = ctx->ret;
+		r->ret = ret;
 		r->latency_ns = now - s->ts_ns;
 		r->off = s->off;
 		r->prot = (__u32)s->prot;
@@ -299,52 +260,85 @@ static __always_inline int syscall_exit(struct tp_sys_exit *ctx, __u32 kind)
 		r->fd = (__s32)s->fd;
 		r->pad = 0;
 		r->addr2 = s->addr2;
-		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+		bpf_ringbuf_submit(r, wakeup_flag());
 	}
 	s->ts_ns = 0;
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_mmap")
-int on_exit_mmap(struct tp_sys_exit *ctx)
+/* Whether the current task is in a 32-bit (compat) syscall. */
+static __always_inline int in_compat_syscall(void)
 {
-	return syscall_exit(ctx, FL_MMAP);
+	struct task_struct *task = bpf_get_current_task_btf();
+	return task->thread_info.status & TS_COMPAT;
 }
 
-SEC("tracepoint/syscalls/sys_exit_munmap")
-int on_exit_munmap(struct tp_sys_exit *ctx)
+/* ctx: (struct pt_regs *regs, long id): every syscall's entry. One raw tracepoint for all seven
+ * calls (and execve): attached and detached at once, where seven syscalls:sys_enter_* events
+ * each wait out an RCU grace period (~55 ms) on detach. */
+SEC("tp_btf/sys_enter")
+int on_sys_enter(__u64 *ctx)
 {
-	return syscall_exit(ctx, FL_MUNMAP);
+	struct pt_regs *regs = (struct pt_regs *)ctx[0];
+	long id = (long)ctx[1];
+	switch (id) {
+	case NR_execve:
+		if (!in_compat_syscall() &&
+		    (__u32)(bpf_get_current_pid_tgid() >> 32) == config.target_tgid)
+			armed = 1;
+		return 0;
+	case NR_mmap:
+	case NR_munmap:
+	case NR_mremap:
+	case NR_mprotect:
+	case NR_madvise:
+	case NR_brk:
+	case NR_msync:
+		break;
+	default:
+		return 0;
+	}
+	if (in_compat_syscall())
+		return 0;
+	__u64 a0 = regs->di, a1 = regs->si, a2 = regs->dx, a3 = regs->r10, a4 = regs->r8;
+	switch (id) {
+	case NR_mmap: /* addr, len, prot, flags, fd, off */
+		return syscall_enter(a0, a1, a2, a3, a4, regs->r9, 0);
+	case NR_munmap: /* addr, len */
+		return syscall_enter(a0, a1, 0, 0, (__u64)-1, 0, 0);
+	case NR_mremap: /* addr, old_len, new_len, flags, new_addr */
+		return syscall_enter(a0, a1, 0, a3, (__u64)-1, a2, a4);
+	case NR_mprotect: /* start, len, prot */
+		return syscall_enter(a0, a1, a2, 0, (__u64)-1, 0, 0);
+	case NR_madvise: /* start, len_in, behavior */
+		return syscall_enter(a0, a1, 0, a2, (__u64)-1, 0, 0);
+	case NR_brk: /* brk */
+		return syscall_enter(a0, 0, 0, 0, (__u64)-1, 0, 0);
+	default: /* msync: start, len, flags */
+		return syscall_enter(a0, a1, 0, a2, (__u64)-1, 0, 0);
+	}
 }
 
-SEC("tracepoint/syscalls/sys_exit_mremap")
-int on_exit_mremap(struct tp_sys_exit *ctx)
+/* ctx: (struct pt_regs *regs, long ret): every syscall's exit; its number is regs->orig_ax. */
+SEC("tp_btf/sys_exit")
+int on_sys_exit(__u64 *ctx)
 {
-	return syscall_exit(ctx, FL_MREMAP);
-}
-
-SEC("tracepoint/syscalls/sys_exit_mprotect")
-int on_exit_mprotect(struct tp_sys_exit *ctx)
-{
-	return syscall_exit(ctx, FL_MPROTECT);
-}
-
-SEC("tracepoint/syscalls/sys_exit_madvise")
-int on_exit_madvise(struct tp_sys_exit *ctx)
-{
-	return syscall_exit(ctx, FL_MADVISE);
-}
-
-SEC("tracepoint/syscalls/sys_exit_brk")
-int on_exit_brk(struct tp_sys_exit *ctx)
-{
-	return syscall_exit(ctx, FL_BRK);
-}
-
-SEC("tracepoint/syscalls/sys_exit_msync")
-int on_exit_msync(struct tp_sys_exit *ctx)
-{
-	return syscall_exit(ctx, FL_MSYNC);
+	struct pt_regs *regs = (struct pt_regs *)ctx[0];
+	__s64 ret = (__s64)ctx[1];
+	__u32 kind;
+	switch (regs->orig_ax) {
+	case NR_mmap: kind = FL_MMAP; break;
+	case NR_munmap: kind = FL_MUNMAP; break;
+	case NR_mremap: kind = FL_MREMAP; break;
+	case NR_mprotect: kind = FL_MPROTECT; break;
+	case NR_madvise: kind = FL_MADVISE; break;
+	case NR_brk: kind = FL_BRK; break;
+	case NR_msync: kind = FL_MSYNC; break;
+	default: return 0;
+	}
+	if (in_compat_syscall())
+		return 0;
+	return syscall_exit(ret, kind);
 }
 
 /* ctx: the tracepoint's arguments (unsigned long address, struct pt_regs *regs,
@@ -365,7 +359,7 @@ static __always_inline int page_fault(__u64 *ctx, __u32 kind)
 	r->address = ctx[0];
 	r->ip = ((struct pt_regs *)ctx[1])->ip;
 	r->error_code = ctx[2];
-	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(r, wakeup_flag());
 	return 0;
 }
 
@@ -397,7 +391,7 @@ static __always_inline int fault_done(__u32 kind)
 	if (!r)
 		return 0;
 	r->latency_ns = latency;
-	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(r, wakeup_flag());
 	return 0;
 }
 
@@ -413,7 +407,8 @@ int on_major_fault(void *ctx)
 	return fault_done(FL_MAJOR);
 }
 
-/* A record of a traced process's life (fork, exec, exit), on the current thread. */
+/* A record of a traced process's life (fork, exec, exit), on the current thread. A fork or an
+ * exec wakes the reader: faultline reads the new process's mappings from /proc while it lives. */
 static __always_inline void task_record(__u64 id, __u32 kind, __u32 child, __s32 exit_code,
 					const char *comm)
 {
@@ -423,7 +418,7 @@ static __always_inline void task_record(__u64 id, __u32 kind, __u32 child, __s32
 	r->child = child;
 	r->exit_code = exit_code;
 	bpf_probe_read_kernel(r->comm, sizeof(r->comm), comm);
-	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(r, kind == FL_EXIT ? wakeup_flag() : BPF_RB_FORCE_WAKEUP);
 }
 
 /* ctx: (struct task_struct *parent, struct task_struct *child), in the parent. */

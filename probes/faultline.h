@@ -45,6 +45,7 @@ struct fl_config {
 	__u64 cgroup_id;       /* FL_MODE_CGROUP: the cgroup v2 directory's id (its inode) */
 	__u32 cgroup_level;    /* FL_MODE_CGROUP: its depth below the root (the root is 0) */
 	__u32 self_tgid;       /* FL_MODE_ALL: the one process left out */
+	__u64 wakeup_bytes;    /* wake the reader when the unread data reaches this; 0: never */
 };
 
 /* fl_done.latency_ns of a fault that no page_fault tracepoint preceded on its thread. */

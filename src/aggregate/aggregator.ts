@@ -173,10 +173,18 @@ export class Aggregator implements KindStore {
     return out;
   }
 
-  /** A copy of everything folded in so far, to measure what comes later against. */
-  snapshot(): AggregateSnapshot {
+  /**
+   * A copy of everything folded in so far, to measure what comes later against. Given an
+   * earlier snapshot, it shares that one's copy of each histogram nothing was added to since
+   * (histograms only grow, so an equal count is an equal histogram): a quiet trace copies
+   * nothing.
+   */
+  snapshot(earlier?: AggregateSnapshot): AggregateSnapshot {
     const histograms = new Map<string, Log2Histogram>();
-    for (const [name, h] of this.#histograms) histograms.set(name, h.clone());
+    for (const [name, h] of this.#histograms) {
+      const old = earlier?.histograms.get(name);
+      histograms.set(name, old !== undefined && old.count === h.count ? old : h.clone());
+    }
     return {
       counts: new Map([...this.#counts].map(([k, t]) => [k, t.value])),
       tallies: new Map([...this.#tallies].map(([k, t]) => [k, t.value])),

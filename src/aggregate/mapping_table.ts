@@ -331,6 +331,15 @@ export class MappingTable {
     }
   }
 
+  /**
+   * Reads process `pid`'s mappings from /proc now, before any of its events: how a process
+   * traced from the start (`--pid`) is known even if it exits before its events are read.
+   */
+  prime(pid: number): void {
+    const s = this.#spaceOf(pid, -Infinity);
+    s.snapshotAt = -Infinity;
+  }
+
   /** Folds one event in (the kinds it does not use pass by). */
   add(event: FaultlineEvent | EventBase): void {
     switch (event.kind) {

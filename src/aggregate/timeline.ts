@@ -154,8 +154,8 @@ export class Timeline {
 
   /** Ends the current interval at `nowNs` (ns since tracing started) and records it. */
   tick(nowNs: number): IntervalSample {
-    const now = this.#aggregator.snapshot();
     const before = this.#previous;
+    const now = this.#aggregator.snapshot(before);
     const counts: Record<string, number> = {};
     for (const [key, value] of now.counts) counts[key] = value - (before.counts.get(key) ?? 0);
     const tallies = new Map<string, number>();
@@ -166,7 +166,10 @@ export class Timeline {
     const latency: Record<string, IntervalLatency> = {};
     for (const [name, h] of now.histograms) {
       const earlier = before.histograms.get(name);
-      const report = (earlier ? h.since(earlier) : h).toReport();
+      // The same copy as before: nothing was added in this interval.
+      const report = earlier === h
+        ? emptyReport(h.unit)
+        : (earlier ? h.since(earlier) : h).toReport();
       histograms[name] = report;
       if (h.unit === "ns") {
         latency[name] = {
@@ -263,4 +266,9 @@ export function bucketPercentile(buckets: HistogramBucket[], count: number, q: n
     seen += b.count;
   }
   return buckets.at(-1)?.high ?? 0;
+}
+
+/** The report of an empty histogram of `unit` (what Log2Histogram.toReport() gives), made cheaply. */
+function emptyReport(unit: string): HistogramReport {
+  return { unit, count: 0, sum: 0, min: 0, max: 0, p50: 0, p90: 0, p99: 0, p999: 0, buckets: [] };
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Aggregator } from "./aggregator.ts";
 import { bucketPercentile, mergeIntervals, Timeline } from "./timeline.ts";
+import { Log2Histogram } from "./log2_histogram.ts";
 
 function fault(agg: Aggregator, latencyNs: number, errorCode = 6): void {
   agg.add({
@@ -97,4 +98,26 @@ Deno.test("mergeIntervals() sums counts and slots and takes percentiles from the
   assert.ok(p50 >= 512 && p50 < 2048, `p50 ${p50} within 1000's slot`);
   assert.equal(bucketPercentile([{ low: 1024, high: 2048, count: 4 }], 4, 1), 2047);
   assert.equal(bucketPercentile([], 0, 0.5), 0);
+});
+
+Deno.test("Timeline.tick() on a quiet interval copies no histogram and reports them empty", () => {
+  const agg = new Aggregator();
+  const timeline = new Timeline(agg);
+  agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 1, latencyNs: 700 });
+  const first = timeline.tick(1e9);
+  assert.equal(first.histograms.fault_latency_ns!.count, 1);
+  const before = agg.snapshot();
+  const quiet = timeline.tick(2e9);
+  assert.deepEqual(quiet.histograms.fault_latency_ns, new Log2Histogram("ns").toReport());
+  assert.equal(
+    agg.snapshot(before).histograms.get("fault_latency_ns"),
+    before.histograms.get("fault_latency_ns"),
+    "shared",
+  );
+  agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 2, latencyNs: 900 });
+  assert.notEqual(
+    agg.snapshot(before).histograms.get("fault_latency_ns"),
+    before.histograms.get("fault_latency_ns"),
+  );
+  assert.equal(timeline.tick(3e9).histograms.fault_latency_ns!.max, 900);
 });

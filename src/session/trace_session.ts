@@ -18,6 +18,7 @@ import { EventsCsvWriter } from "../output/events_csv_writer.ts";
 import { OutputFile } from "../output/output_file.ts";
 import { LaunchedCommand } from "./launched_command.ts";
 import { isAlive, processParentAndName } from "../common/process_state.ts";
+import { closeFd, FdWaiter, pidFd } from "../common/fd_waiter.ts";
 import { MappingTable } from "../aggregate/mapping_table.ts";
 import { ProcessTable } from "../aggregate/process_table.ts";
 import { procMappingSource } from "./proc_maps.ts";
@@ -107,7 +108,7 @@ export interface TraceOptions {
   stopCommandWith?: Deno.Signal | null;
 }
 
-/** How often a traced pid is checked for having exited, in ms. */
+/** How often a traced pid is checked for having exited where there is no pidfd, in ms. */
 const PID_POLL_MS = 50;
 
 /**
@@ -286,6 +287,8 @@ export async function trace(options: TraceOptions): Promise<Report> {
     });
   };
 
+  // A running process's mappings, read while it surely lives.
+  if (launched === null && targetPid > 0) aggregator.mappings?.prime(targetPid);
   let stopReason: string;
   try {
     options.onAttached?.(targetPid);
@@ -430,16 +433,30 @@ function waitForStop(
   tick: () => void,
   intervalSeconds: number,
 ): Promise<string> {
-  const cleanups: (() => void)[] = [];
+  const cleanups: (() => void | Promise<void>)[] = [];
   return new Promise<string>((resolve, reject) => {
     const ticker = setInterval(tick, intervalSeconds * 1000);
     cleanups.push(() => clearInterval(ticker));
     if (launched) launched.exited.then(() => resolve("target_exited"));
     else if (targetPid > 0) {
-      const poll = setInterval(() => {
-        if (!isAlive(targetPid)) resolve("target_exited");
-      }, PID_POLL_MS);
-      cleanups.push(() => clearInterval(poll));
+      // A pidfd turns readable when the process exits: no polling, told at once. Where the
+      // kernel gives none, /proc is read every PID_POLL_MS.
+      const fd = pidFd(targetPid);
+      if (fd !== null) {
+        const waiter = new FdWaiter([fd]);
+        waiter.wait(-1).then(() => {
+          if (!isAlive(targetPid)) resolve("target_exited");
+        }, reject);
+        cleanups.push(async () => {
+          await waiter.close();
+          closeFd(fd);
+        });
+      } else {
+        const poll = setInterval(() => {
+          if (!isAlive(targetPid)) resolve("target_exited");
+        }, PID_POLL_MS);
+        cleanups.push(() => clearInterval(poll));
+      }
     }
     const duration = options.durationSeconds;
     if (duration !== undefined) {
@@ -463,7 +480,9 @@ function waitForStop(
     }
     // bpftrace ending by itself: a failure is an error, a clean exit (Ctrl-C reached it) a stop.
     capture.ended.then(() => resolve("signal"), reject);
-  }).finally(() => cleanups.forEach((c) => c()));
+  }).finally(async () => {
+    for (const c of cleanups) await c();
+  });
 }
 
 /** How long a command may take to exit after its stop signal before faultline says so. */

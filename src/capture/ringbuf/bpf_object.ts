@@ -193,7 +193,22 @@ export class BpfObject {
     }
   }
 
-  /** Destroys every link: no program runs after this returns. Safe to call twice. */
+  /**
+   * Destroys every link, side by side on Deno's thread pool (each release waits for an RCU
+   * grace period; together they wait about one): no program runs once it resolves. Safe to call
+   * twice.
+   */
+  async detachAll(): Promise<void> {
+    this.#lib.beginLog();
+    await Promise.all(
+      this.#links.splice(0).map((link) => this.#lib.bpf.bpf_link__destroy_async(link)),
+    );
+  }
+
+  /**
+   * Destroys every link, one after another (see {@link BpfObject.detachAll}): no program runs
+   * after this returns. Safe to call twice.
+   */
   detach(): void {
     this.#lib.beginLog();
     for (const link of this.#links.splice(0)) this.#lib.bpf.bpf_link__destroy(link);

@@ -27,6 +27,14 @@ export const LIBBPF_SYMBOLS = {
   bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
   bpf_program__attach_perf_event: { parameters: ["pointer", "i32"], result: "pointer" },
   bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
+  // The same, on a thread of Deno's pool: a link's release waits for an RCU grace period
+  // (tens of ms), and links released side by side wait for theirs together.
+  bpf_link__destroy_async: {
+    name: "bpf_link__destroy",
+    parameters: ["pointer"],
+    result: "i32",
+    nonblocking: true,
+  },
   libbpf_num_possible_cpus: { parameters: [], result: "i32" },
   libbpf_set_print: { parameters: ["function"], result: "pointer" },
 } as const;

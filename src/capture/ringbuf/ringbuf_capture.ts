@@ -1,6 +1,10 @@
 /**
- * The ringbuf engine's capture: the loaded probes and their ring, read on a timer (the policy
- * of polling lives here, the mapping in {@link RingbufReader}), until stopped.
+ * The ringbuf engine's capture: the loaded probes and their ring, read until stopped. The
+ * policy of reading lives here (the mapping in {@link RingbufReader}, the sleeping in
+ * {@link FdWaiter}): while records come, every `pollMs`; once the ring is found empty, the
+ * wait doubles up to `idleMs`, and the probes wake the reader early when the unread data passes
+ * an eighth of the ring, so a quiet trace costs next to nothing and a burst after it is read at
+ * once.
  *
  * @module
  */
@@ -9,13 +13,16 @@ import type { EventKindTable } from "../../events/event_kinds.ts";
 import type { Capture, EventSink } from "../engine.ts";
 import type { BpfObject } from "./bpf_object.ts";
 import type { RingbufReader } from "./ringbuf_reader.ts";
+import type { FdWaiter } from "../../common/fd_waiter.ts";
 
 /** How a {@link RingbufCapture} reads. */
 export interface RingbufCaptureOptions {
   /** The kinds records decode as. */
   kinds: EventKindTable;
-  /** How often the ring is drained, in ms. */
+  /** How often the ring is drained while records come, in ms. */
   pollMs: number;
+  /** The longest wait once the ring is empty, in ms (the probes wake the reader sooner). */
+  idleMs: number;
   /** How often the drop counter is read, in ms. */
   lostPollMs: number;
 }
@@ -28,6 +35,7 @@ export class RingbufCapture implements Capture {
   readonly ended: Promise<void>;
   readonly #obj: BpfObject;
   readonly #reader: RingbufReader;
+  readonly #waiter: FdWaiter;
   readonly #sink: EventSink;
   readonly #deliver: (view: DataView, at: number) => void;
   #lostSeen = 0;
@@ -39,11 +47,13 @@ export class RingbufCapture implements Capture {
   constructor(
     obj: BpfObject,
     reader: RingbufReader,
+    waiter: FdWaiter,
     sink: EventSink,
     options: RingbufCaptureOptions,
   ) {
     this.#obj = obj;
     this.#reader = reader;
+    this.#waiter = waiter;
     this.#sink = sink;
     const { kinds } = options;
     // A kind this version does not know is not dropped silently: it counts as lost.
@@ -67,7 +77,7 @@ export class RingbufCapture implements Capture {
     }
     // Every program is attached: open the window, at one instant for all of them.
     this.#setWindow(true);
-    this.#loop = this.#poll(options.pollMs, options.lostPollMs);
+    this.#loop = this.#poll(options.pollMs, options.idleMs, options.lostPollMs);
     // The loop only ends by stop(), or by failing: a failure must stop the capture too.
     this.ended = this.#loop.then(
       () => this.stop(),
@@ -83,16 +93,31 @@ export class RingbufCapture implements Capture {
     this.#obj.writeGlobal(".data.window", new Uint8Array(new Uint32Array([open ? 1 : 0]).buffer));
   }
 
-  async #poll(pollMs: number, lostPollMs: number): Promise<void> {
+  async #poll(pollMs: number, idleMs: number, lostPollMs: number): Promise<void> {
     let lastLost = performance.now();
+    let readSince = 0;
+    let wait = pollMs;
     while (!this.#stopping) {
-      this.#reader.read(this.#deliver);
+      const read = this.#reader.read(this.#deliver);
+      readSince += read;
       const now = performance.now();
-      if (now - lastLost >= lostPollMs) {
+      // A record is dropped only when the ring is full, and then the next read finds records:
+      // with none read since, the drop counter is read once a second only (it also counts a
+      // syscall that found no storage for its entry).
+      if (now - lastLost >= (readSince > 0 ? lostPollMs : Math.max(lostPollMs, 1000))) {
         this.#countLost();
         lastLost = now;
+        readSince = 0;
       }
-      await new Promise((r) => setTimeout(r, pollMs));
+      if (read > 0) {
+        // Records are coming: read them in batches, every pollMs.
+        wait = pollMs;
+        await new Promise((r) => setTimeout(r, pollMs));
+      } else {
+        // Quiet: sleep longer each time, until the probes wake the ring or stop() does.
+        wait = Math.min(wait * 2, idleMs);
+        await this.#waiter.wait(wait);
+      }
     }
   }
 
@@ -122,12 +147,13 @@ export class RingbufCapture implements Capture {
   stop(): Promise<void> {
     if (this.#stopped) return this.#stopped;
     this.#stopping = true;
+    this.#waiter.interrupt();
     this.#stopped = (async () => {
       await this.#loop.catch(() => {});
       try {
         // Close the window before any program goes, so no kind is counted longer than another.
         this.#setWindow(false);
-        this.#obj.detach();
+        await this.#obj.detachAll();
         // A program already running when its link went may still be committing a record.
         const deadline = performance.now() + 1000;
         while (this.#reader.read(this.#deliver) > 0 || this.#reader.pending() > 0) {
@@ -136,6 +162,7 @@ export class RingbufCapture implements Capture {
         }
         this.#countLost();
       } finally {
+        await this.#waiter.close();
         this.#reader.close();
         this.#obj.close();
       }

@@ -19,6 +19,7 @@ import {
 } from "./perf_event.ts";
 import { RingbufCapture } from "./ringbuf_capture.ts";
 import { RingbufReader } from "./ringbuf_reader.ts";
+import { FdWaiter } from "../../common/fd_waiter.ts";
 
 /** The compiled probes, committed beside their source. */
 export const BPF_OBJECT: URL = new URL("../../../probes/faultline.bpf.o", import.meta.url);
@@ -44,7 +45,8 @@ export const FL_CONFIG = {
   cgroup_id: 16,
   cgroup_level: 24,
   self_tgid: 28,
-  size: 32,
+  wakeup_bytes: 32,
+  size: 40,
 } as const;
 
 /** enum fl_mode (probes/faultline.h). */
@@ -78,14 +80,8 @@ export function checkRingSize(bytes: number, shown: string = String(bytes)): voi
 }
 
 const TRACEPOINT_PROGRAMS = [
-  "on_execve",
-  "on_enter_mmap",
-  "on_exit_mmap",
-  "on_enter_munmap",
-  "on_exit_munmap",
-  ...["mremap", "mprotect", "madvise", "brk", "msync"].flatMap((
-    s,
-  ) => [`on_enter_${s}`, `on_exit_${s}`]),
+  "on_sys_enter",
+  "on_sys_exit",
   "on_page_fault_user",
   "on_page_fault_kernel",
   "on_process_fork",
@@ -120,8 +116,14 @@ export interface RingbufEngineOptions {
   object?: string;
   /** Ring size in bytes, a power of two; {@link DEFAULT_RING_SIZE} by default. */
   ringSize?: number;
-  /** How often the ring is drained, in ms; default 1. Records are submitted without wake-ups. */
+  /** How often the ring is drained while records come, in ms; default 1. */
   pollMs?: number;
+  /**
+   * The longest the reader sleeps once the ring is empty, in ms; default 1000. The probes wake
+   * it sooner when the unread data passes an eighth of the ring, and every interval's drain
+   * reads the ring anyway, so no event waits longer than the interval.
+   */
+  idleMs?: number;
   /** How often the drop counter is read while tracing, in ms; default 100. */
   lostPollMs?: number;
   /** The kinds its records are decoded as; every kind faultline has by default. */
@@ -146,6 +148,7 @@ export class RingbufEngine implements Engine {
   readonly #object: string;
   readonly #ringSize: number;
   readonly #pollMs: number;
+  readonly #idleMs: number;
   readonly #lostPollMs: number;
   readonly #kinds: EventKindTable;
 
@@ -158,6 +161,7 @@ export class RingbufEngine implements Engine {
     this.#object = options.object ?? decodeURIComponent(BPF_OBJECT.pathname);
     this.#ringSize = options.ringSize ?? DEFAULT_RING_SIZE;
     this.#pollMs = options.pollMs ?? 1;
+    this.#idleMs = options.idleMs ?? 1000;
     this.#lostPollMs = options.lostPollMs ?? 100;
     this.#kinds = options.kinds ?? EVENT_KINDS;
     checkRingSize(this.#ringSize);
@@ -198,6 +202,8 @@ export class RingbufEngine implements Engine {
     cv.setBigUint64(FL_CONFIG.cgroup_id, BigInt(options.cgroup?.id ?? 0), true);
     cv.setUint32(FL_CONFIG.cgroup_level, options.cgroup?.level ?? 0, true);
     cv.setUint32(FL_CONFIG.self_tgid, Deno.pid, true);
+    // A reader asleep while the ring was quiet is woken once it is an eighth full.
+    cv.setBigUint64(FL_CONFIG.wakeup_bytes, BigInt(this.#ringSize / 8), true);
 
     const spec = BpfObjectSpec.open(this.#object);
     let obj: BpfObject;
@@ -210,8 +216,11 @@ export class RingbufEngine implements Engine {
       return Promise.reject(e);
     }
     let reader: RingbufReader | null = null;
+    let waiter: FdWaiter | null = null;
     try {
       reader = new RingbufReader(lib, obj.mapFd("events"));
+      // The ring's fd is ready once the probes wake it.
+      waiter = new FdWaiter([obj.mapFd("events")]);
       // The target is traced from the first program on; what it forks joins in the kernel.
       if (mode === FL_MODE.pids) obj.updateElement("traced", options.pid, 0);
       for (const program of TRACEPOINT_PROGRAMS) obj.attach(program);
@@ -226,14 +235,16 @@ export class RingbufEngine implements Engine {
         );
       }
     } catch (e) {
+      waiter?.close();
       reader?.close();
       obj.close();
       return Promise.reject(e);
     }
     return Promise.resolve(
-      new RingbufCapture(obj, reader, sink, {
+      new RingbufCapture(obj, reader, waiter, sink, {
         kinds: this.#kinds,
         pollMs: this.#pollMs,
+        idleMs: this.#idleMs,
         lostPollMs: this.#lostPollMs,
       }),
     );
