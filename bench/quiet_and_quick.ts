@@ -1,0 +1,135 @@
+/**
+ * Issue 11's "fast in and out" and "quiet when nothing happens", measured side by side:
+ *   1. `trace.ts -q -- /bin/true` as a whole against `perf trace -- /bin/true`, median of
+ *      paired runs, and faultline's own pieces (module load, probes loaded and attached, the
+ *      target's exit to the report) from the library.
+ *   2. The CPU a trace of an idle process costs (`--pid` of a sleeping process, 30 s), beside
+ *      `perf trace -p` of the same process.
+ *   3. A burst after a quiet spell: a process sleeps 5 s, then makes ~260,000 events at once;
+ *      faultline, asleep by then, must lose none.
+ *
+ * Run: deno run -A bench/quiet_and_quick.ts [--runs N] [--idle-seconds S]
+ */
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    runs: { type: "string", default: "7" },
+    "idle-seconds": { type: "string", default: "30" },
+  },
+});
+const runs = Number(values.runs);
+const idleSeconds = Number(values["idle-seconds"]);
+const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
+const deno = Deno.execPath();
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function wall(argv: string[]): Promise<number> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(argv[0]!, {
+    args: argv.slice(1),
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  if (!out.success) throw new Error(`${argv.join(" ")} exited ${out.code}`);
+  return performance.now() - t0;
+}
+
+// 1. In and out.
+const ours: number[] = [], perfs: number[] = [], ratios: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const f = await wall([deno, "run", "-A", `${root}trace.ts`, "-q", "--", "/bin/true"]);
+  const p = await wall(["perf", "trace", "-o", "/dev/null", "--", "/bin/true"]);
+  ours.push(f);
+  perfs.push(p);
+  ratios.push(f / p);
+}
+const pieces = { load: [] as number[], attach: [] as number[], exit: [] as number[] };
+for (let i = 0; i < runs; i++) {
+  const out = await new Deno.Command(deno, {
+    args: ["run", "-A", `${root}bench/startup_pieces.ts`],
+    stderr: "null",
+  })
+    .output();
+  const r = JSON.parse(new TextDecoder().decode(out.stdout));
+  pieces.load.push(r.load);
+  pieces.attach.push(r.attach);
+  pieces.exit.push(r.exit);
+}
+console.log(`## In and out (median of ${runs} paired runs)\n`);
+console.log("| what | ms |");
+console.log("| --- | ---: |");
+console.log(`| trace.ts -q -- /bin/true, whole | ${median(ours).toFixed(0)} |`);
+console.log(`| perf trace -- /bin/true, whole | ${median(perfs).toFixed(0)} |`);
+console.log(`| ratio, faultline / perf trace (median of pairs) | ${median(ratios).toFixed(2)}x |`);
+console.log(`| faultline: loading its modules | ${median(pieces.load).toFixed(0)} |`);
+console.log(`| faultline: probes loaded and attached | ${median(pieces.attach).toFixed(0)} |`);
+console.log(`| faultline: target's exit to the report | ${median(pieces.exit).toFixed(0)} |`);
+
+// 2. Quiet.
+function cpuTicks(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(f[11]) + Number(f[12]); // utime + stime
+}
+async function idleCost(tracer: (pid: number) => Deno.ChildProcess): Promise<number> {
+  const target = new Deno.Command("sleep", { args: ["1000"] }).spawn();
+  const t = tracer(target.pid);
+  await sleep(5000);
+  const before = cpuTicks(t.pid);
+  await sleep(idleSeconds * 1000);
+  const after = cpuTicks(t.pid);
+  t.kill("SIGINT");
+  await t.status;
+  target.kill("SIGKILL");
+  await target.status;
+  return (after - before) / (idleSeconds * 100) * 100; // ticks are 10 ms: % of one CPU
+}
+const idleOurs = await idleCost((pid) =>
+  new Deno.Command(deno, {
+    args: ["run", "-A", `${root}trace.ts`, "-q", "--no-live", "--pid", String(pid)],
+    stdout: "null",
+    stderr: "null",
+  }).spawn()
+);
+const idlePerf = await idleCost((pid) =>
+  new Deno.Command("perf", {
+    args: ["trace", "-F", "all", "-e", "mmap,munmap", "-o", "/dev/null", "-p", String(pid)],
+    stdout: "null",
+    stderr: "null",
+  }).spawn()
+);
+console.log(`\n## Tracing an idle process for ${idleSeconds} s\n`);
+console.log("| tracer | CPU, % of one |");
+console.log("| --- | ---: |");
+console.log(`| faultline --pid | ${idleOurs.toFixed(2)} |`);
+console.log(`| perf trace -F all -e mmap,munmap -p | ${idlePerf.toFixed(2)} |`);
+
+// 3. A burst after the quiet.
+const json = Deno.makeTempFileSync({ suffix: ".json" });
+const burst = new Deno.Command("sh", {
+  args: ["-c", `sleep 5; exec ${root}build/mmap_touch 2000 64`],
+  stdout: "null",
+}).spawn();
+const traced = await new Deno.Command(deno, {
+  args: [
+    "run",
+    "-A",
+    `${root}trace.ts`,
+    "-q",
+    "--no-live",
+    "--json",
+    json,
+    "--pid",
+    String(burst.pid),
+  ],
+  stderr: "null",
+}).output();
+await burst.status;
+const report = JSON.parse(Deno.readTextFileSync(json));
+Deno.removeSync(json);
+const events = Object.values(report.counts as Record<string, number>).reduce((a, b) => a + b, 0);
+console.log(`\n## A burst after 5 s of quiet (mmap_touch 2000 64)\n`);
+console.log(`faultline (exit ${traced.code}): ${events} events counted, ${report.lost} lost`);
