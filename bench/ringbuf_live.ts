@@ -51,6 +51,7 @@ async function sh(cmd: string, args: string[]): Promise<void> {
 
 await Deno.mkdir(`${root}build`, { recursive: true });
 await sh("clang", ["-O2", "-o", "build/ring_flood", "bench/ring_flood.c"]);
+await sh("clang", ["-O2", "-o", "build/ring_consumer", "bench/ring_consumer.c", "-lbpf"]);
 await sh("clang", [
   "-O2",
   "-g",
@@ -64,6 +65,23 @@ await sh("clang", [
 ]);
 
 const lib = openLibbpf();
+
+/** libbpf's ring_buffer__consume in C on the same probes and rate: the native reference. */
+async function native(recordsPerSecond: number) {
+  const out = await new Deno.Command(`${root}build/ring_consumer`, {
+    args: [
+      `${root}build/ring_flood.bpf.o`,
+      String(ringSize),
+      String(recordsPerSecond / BATCH),
+      String(seconds),
+    ],
+    cwd: root,
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const m = /consumed (\d+) lost (\d+) busy_ms ([\d.]+)/.exec(text);
+  if (!out.success || !m) throw new Error(`ring_consumer failed: ${text}`);
+  return { consumed: Number(m[1]), lost: Number(m[2]), rate: Number(m[1]) / (Number(m[3]) / 1000) };
+}
 
 async function run(recordsPerSecond: number) {
   const child = new Deno.Command(`${root}build/ring_flood`, {
@@ -158,15 +176,17 @@ print(
     (liveView ? `; the live view drawing every ${intervalMs} ms into a terminal` : "") + "\n",
 );
 print(
-  "| offered rate | offered | decoded + aggregated | lost | reader's rate while busy |" +
+  "| offered rate | offered | decoded + aggregated | lost | reader's rate while busy | libbpf ring_buffer__consume (C): lost, rate while busy | faultline / C |" +
     (liveView ? " frames | ms per frame (tick + state + draw) |" : ""),
 );
-print("| ---: | ---: | ---: | ---: | ---: |" + (liveView ? " ---: | ---: |" : ""));
+print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + (liveView ? " ---: | ---: |" : ""));
 for (const rate of values.rates.split(",").map(Number)) {
   const r = await run(rate);
+  const c = await native(rate);
   const m = (x: number) => `${(x / 1e6).toFixed(2)} M`;
   print(
     `| ${m(r.offeredRate)}/s | ${r.offered} | ${r.decoded} | ${r.lost} | ${m(r.drainRate)}/s |` +
+      ` ${c.lost}, ${m(c.rate)}/s | ${(r.drainRate / c.rate).toFixed(2)}x |` +
       (liveView ? ` ${r.frames} | ${r.frameMs.toFixed(2)} |` : ""),
   );
 }

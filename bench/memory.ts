@@ -1,0 +1,84 @@
+/**
+ * Issue 11's memory goal: faultline's own memory over a trace of about 10 million events, with
+ * and without --events-csv, sampled every 0.5 s: its resident set minus the ring's mapping (the
+ * ring's pages count in RSS but are the kernel's buffer, sized by --ring-size).
+ *
+ * Run: deno run -A bench/memory.ts [MAPS PAGES]   (default mmap_touch 40000 128: ~10.3 M events)
+ */
+const [maps = "40000", pages = "128"] = Deno.args;
+const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
+
+/** faultline's RSS without the ring's mappings (the ones of 64 MiB or more, shared), in KiB. */
+function ownKb(pid: number): number | null {
+  let smaps: string;
+  try {
+    smaps = Deno.readTextFileSync(`/proc/${pid}/smaps`);
+  } catch {
+    return null;
+  }
+  let total = 0;
+  let size = 0;
+  for (const line of smaps.split("\n")) {
+    const m = /^(Size|Rss):\s+(\d+) kB$/.exec(line);
+    if (!m) continue;
+    if (m[1] === "Size") size = Number(m[2]);
+    else if (size < 64 * 1024) total += Number(m[2]);
+  }
+  return total;
+}
+
+async function sample(extra: string[]): Promise<{ kb: number[]; events: number; lost: number }> {
+  const json = Deno.makeTempFileSync({ suffix: ".json" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${root}trace.ts`,
+      "-q",
+      "--no-live",
+      "--json",
+      json,
+      ...extra,
+      "--",
+      `${root}build/mmap_touch`,
+      maps,
+      pages,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const kb: number[] = [];
+  let done = false;
+  child.status.then(() => done = true);
+  while (!done) {
+    await new Promise((r) => setTimeout(r, 500));
+    // The trace.ts process is deno itself (no wrapper).
+    const k = ownKb(child.pid);
+    if (k !== null) kb.push(k);
+  }
+  const report = JSON.parse(Deno.readTextFileSync(json));
+  Deno.removeSync(json);
+  const events = Object.values(report.counts as Record<string, number>).reduce((a, b) => a + b, 0);
+  return { kb, events, lost: report.lost };
+}
+
+console.log(
+  `workload: mmap_touch ${maps} ${pages}; faultline's RSS without the ring, every 0.5 s\n`,
+);
+console.log("| run | events | lost | samples | first | median | last | peak |");
+console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+for (
+  const [name, extra] of [["default", []], ["--events-csv /dev/null", [
+    "--events-csv",
+    "/dev/null",
+  ]]] as const
+) {
+  const r = await sample([...extra]);
+  const mb = (k: number) => `${(k / 1024).toFixed(1)} MiB`;
+  const sorted = [...r.kb].sort((a, b) => a - b);
+  console.log(
+    `| ${name} | ${r.events} | ${r.lost} | ${r.kb.length} | ${mb(r.kb[0] ?? 0)} | ${
+      mb(sorted[Math.floor(sorted.length / 2)] ?? 0)
+    } | ${mb(r.kb.at(-1) ?? 0)} | ${mb(sorted.at(-1) ?? 0)} |`,
+  );
+}
