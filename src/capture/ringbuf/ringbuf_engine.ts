@@ -119,7 +119,7 @@ export interface RingbufEngineOptions {
   /** How often the ring is drained while records come, in ms; default 1. */
   pollMs?: number;
   /**
-   * The longest the reader sleeps once the ring is empty, in ms; default 1000. The probes wake
+   * The longest the reader sleeps once the ring is empty, in ms; default 5000. The probes wake
    * it sooner when the unread data passes an eighth of the ring, and every interval's drain
    * reads the ring anyway, so no event waits longer than the interval.
    */
@@ -161,7 +161,7 @@ export class RingbufEngine implements Engine {
     this.#object = options.object ?? decodeURIComponent(BPF_OBJECT.pathname);
     this.#ringSize = options.ringSize ?? DEFAULT_RING_SIZE;
     this.#pollMs = options.pollMs ?? 1;
-    this.#idleMs = options.idleMs ?? 1000;
+    this.#idleMs = options.idleMs ?? 5000;
     this.#lostPollMs = options.lostPollMs ?? 100;
     this.#kinds = options.kinds ?? EVENT_KINDS;
     checkRingSize(this.#ringSize);
