@@ -5,6 +5,8 @@
  *
  * Run: deno run -A bench/memory.ts [MAPS PAGES]   (default mmap_touch 40000 128: ~10.3 M events)
  */
+import { takeReport, traceCli } from "./_trace_cli.ts";
+
 const [maps = "40000", pages = "128"] = Deno.args;
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
@@ -30,20 +32,7 @@ function ownKb(pid: number): number | null {
 async function sample(extra: string[]): Promise<{ kb: number[]; events: number; lost: number }> {
   const json = Deno.makeTempFileSync({ suffix: ".json" });
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${root}trace.ts`,
-      "-q",
-      "--no-live",
-      "--json",
-      json,
-      ...extra,
-      "--",
-      `${root}build/mmap_touch`,
-      maps,
-      pages,
-    ],
+    args: traceCli("--json", json, ...extra, "--", `${root}build/mmap_touch`, maps, pages),
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -56,10 +45,8 @@ async function sample(extra: string[]): Promise<{ kb: number[]; events: number; 
     const k = ownKb(child.pid);
     if (k !== null) kb.push(k);
   }
-  const report = JSON.parse(Deno.readTextFileSync(json));
-  Deno.removeSync(json);
-  const events = Object.values(report.counts as Record<string, number>).reduce((a, b) => a + b, 0);
-  return { kb, events, lost: report.lost };
+  const { report, events } = takeReport(json);
+  return { kb, events, lost: report.lost as number };
 }
 
 console.log(

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 const { values, positionals } = parseArgs({
   args: Deno.args,
   allowPositionals: true,
-  options: { rounds: { type: "string", default: "3" } },
+  options: { rounds: { type: "string", default: "3" }, json: { type: "string" } },
 });
 const [maps = "2000", pages = "64"] = positionals;
 const rounds = Number(values.rounds);
@@ -178,4 +178,18 @@ console.log("| tracer | workload ms (median) | vs untraced (median of pairs) |")
 console.log("| --- | ---: | ---: |");
 for (const [i, [name]] of rows.entries()) {
   console.log(`| ${name} | ${median(times[i]!).toFixed(1)} | ${median(ratios[i]!).toFixed(2)}x |`);
+}
+if (values.json !== undefined) {
+  Deno.writeTextFileSync(
+    values.json,
+    JSON.stringify(
+      {
+        workload: ["mmap_touch", maps, pages],
+        rounds,
+        rows: rows.map(([name], i) => ({ name, ms: median(times[i]!), ratio: median(ratios[i]!) })),
+      },
+      null,
+      2,
+    ),
+  );
 }

@@ -11,6 +11,7 @@
  * Run: deno run -A bench/quiet_and_quick.ts [--runs N] [--idle-seconds S]
  */
 import { parseArgs } from "node:util";
+import { takeReport, traceCli } from "./_trace_cli.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -89,7 +90,7 @@ async function idleCost(tracer: (pid: number) => Deno.ChildProcess): Promise<num
 }
 const idleOurs = await idleCost((pid) =>
   new Deno.Command(deno, {
-    args: ["run", "-A", `${root}trace.ts`, "-q", "--no-live", "--pid", String(pid)],
+    args: traceCli("--pid", String(pid)),
     stdout: "null",
     stderr: "null",
   }).spawn()
@@ -114,22 +115,10 @@ const burst = new Deno.Command("sh", {
   stdout: "null",
 }).spawn();
 const traced = await new Deno.Command(deno, {
-  args: [
-    "run",
-    "-A",
-    `${root}trace.ts`,
-    "-q",
-    "--no-live",
-    "--json",
-    json,
-    "--pid",
-    String(burst.pid),
-  ],
+  args: traceCli("--json", json, "--pid", String(burst.pid)),
   stderr: "null",
 }).output();
 await burst.status;
-const report = JSON.parse(Deno.readTextFileSync(json));
-Deno.removeSync(json);
-const events = Object.values(report.counts as Record<string, number>).reduce((a, b) => a + b, 0);
+const { report, events } = takeReport(json);
 console.log(`\n## A burst after 5 s of quiet (mmap_touch 2000 64)\n`);
 console.log(`faultline (exit ${traced.code}): ${events} events counted, ${report.lost} lost`);

@@ -33,6 +33,7 @@ const { values } = parseArgs({
     "live-view": { type: "boolean", default: false },
     interval: { type: "string", default: "0.1" },
     out: { type: "string" },
+    json: { type: "string" },
   },
 });
 const liveView = values["live-view"];
@@ -183,9 +184,11 @@ print(
     (liveView ? " frames | ms per frame (tick + state + draw) |" : ""),
 );
 print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + (liveView ? " ---: | ---: |" : ""));
+const results: Record<string, number>[] = [];
 for (const rate of values.rates.split(",").map(Number)) {
   const r = await run(rate);
   const c = await native(rate);
+  results.push({ ...r, nativeRate: c.rate, nativeLost: c.lost });
   const m = (x: number) => `${(x / 1e6).toFixed(2)} M`;
   print(
     `| ${m(r.offeredRate)}/s | ${r.offered} | ${r.decoded} | ${r.lost} | ${m(r.drainRate)}/s |` +
@@ -194,3 +197,6 @@ for (const rate of values.rates.split(",").map(Number)) {
   );
 }
 if (values.out !== undefined) Deno.writeTextFileSync(values.out, lines.join("\n") + "\n");
+if (values.json !== undefined) {
+  Deno.writeTextFileSync(values.json, JSON.stringify(results, null, 2));
+}
