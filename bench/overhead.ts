@@ -76,6 +76,9 @@ async function underBpftrace(script: string): Promise<number> {
 }
 
 const deno = Deno.execPath();
+/** The workload's time under trace.ts with `flags` (output to the terminal left out: -q). */
+const faultline = (...flags: string[]) =>
+  timed([deno, "run", "-A", `${root}trace.ts`, "-q", ...flags, "--", ...workload]);
 const rows: [string, () => Promise<number>][] = [
   ["untraced", () => timed(workload)],
   [
@@ -118,41 +121,13 @@ const rows: [string, () => Promise<number>][] = [
   ],
   [
     "faultline --engine ringbuf (every event, decoded and aggregated)",
-    () =>
-      timed([deno, "run", "-A", `${root}trace.ts`, "-q", "--engine", "ringbuf", "--", ...workload]),
+    () => faultline("--engine", "ringbuf"),
   ],
   [
     "faultline --engine ringbuf --events-csv (every event, also one CSV row each)",
-    () =>
-      timed([
-        deno,
-        "run",
-        "-A",
-        `${root}trace.ts`,
-        "-q",
-        "--engine",
-        "ringbuf",
-        "--events-csv",
-        "/dev/null",
-        "--",
-        ...workload,
-      ]),
+    () => faultline("--engine", "ringbuf", "--events-csv", "/dev/null"),
   ],
-  [
-    "faultline --engine bpftrace (every event)",
-    () =>
-      timed([
-        deno,
-        "run",
-        "-A",
-        `${root}trace.ts`,
-        "-q",
-        "--engine",
-        "bpftrace",
-        "--",
-        ...workload,
-      ]),
-  ],
+  ["faultline --engine bpftrace (every event)", () => faultline("--engine", "bpftrace")],
 ];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
