@@ -7,35 +7,39 @@
 
 import assert from "node:assert/strict";
 
+/** Runs `tool` with the arguments `args` makes of a temporary output file, and returns that file. */
+async function outputOf(tool: string, args: (file: string) => string[]): Promise<string> {
+  const file = Deno.makeTempFileSync();
+  const out = await new Deno.Command(tool, { args: args(file), stdout: "null", stderr: "null" })
+    .output();
+  assert.ok(out.success, `${tool} ran`);
+  const text = Deno.readTextFileSync(file);
+  Deno.removeSync(file);
+  return text;
+}
+
 /** strace -c's call counts of `calls` for `argv` (with `follow`, strace -f: every child too). */
 export async function straceCounts(
   argv: string[],
   calls: readonly string[],
   options: { follow?: boolean } = {},
 ): Promise<Record<string, number>> {
-  const file = Deno.makeTempFileSync();
-  const out = await new Deno.Command("strace", {
-    args: [
-      ...(options.follow ? ["-f"] : []),
-      "-c",
-      "-e",
-      `trace=${calls.join(",")}`,
-      "-o",
-      file,
-      "--",
-      ...argv,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  assert.ok(out.success, "strace ran");
+  const text = await outputOf("strace", (file) => [
+    ...(options.follow ? ["-f"] : []),
+    "-c",
+    "-e",
+    `trace=${calls.join(",")}`,
+    "-o",
+    file,
+    "--",
+    ...argv,
+  ]);
   const counts: Record<string, number> = Object.fromEntries(calls.map((c) => [c, 0]));
-  for (const line of Deno.readTextFileSync(file).split("\n")) {
+  for (const line of text.split("\n")) {
     const f = line.trim().split(/\s+/);
     const name = f[f.length - 1]!;
     if (name in counts) counts[name] = Number(f[3]);
   }
-  Deno.removeSync(file);
   return counts;
 }
 
@@ -47,26 +51,18 @@ export async function perfCounts(
   argv: string[],
   options: { inherit?: boolean } = {},
 ): Promise<{ minor: number; major: number }> {
-  const file = Deno.makeTempFileSync();
-  const out = await new Deno.Command("perf", {
-    args: [
-      "stat",
-      ...(options.inherit === false ? ["--no-inherit"] : []),
-      "-x",
-      ",",
-      "-e",
-      "minor-faults,major-faults",
-      "-o",
-      file,
-      "--",
-      ...argv,
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  assert.ok(out.success, "perf stat ran");
-  const text = Deno.readTextFileSync(file);
-  Deno.removeSync(file);
+  const text = await outputOf("perf", (file) => [
+    "stat",
+    ...(options.inherit === false ? ["--no-inherit"] : []),
+    "-x",
+    ",",
+    "-e",
+    "minor-faults,major-faults",
+    "-o",
+    file,
+    "--",
+    ...argv,
+  ]);
   const count = (name: string) => {
     const line = text.split("\n").find((l) => l.split(",")[2] === name);
     assert.ok(line, `perf stat printed ${name}: ${text}`);
