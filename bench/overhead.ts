@@ -4,7 +4,10 @@
  * time (it measures itself, from after start-up, so tool start-up is not counted), the median
  * of ROUNDS runs, and its ratio to the untraced time.
  *
- *   deno run -A bench/overhead.ts [MAPS PAGES] [--rounds N]     (as root)
+ *   deno run -A bench/overhead.ts [MAPS PAGES] [--rounds N] [--only ID,...]     (as root)
+ *
+ * --only keeps the untraced run and the rows named (ids: perf-stat, strace, perf-trace,
+ * bpftrace-hist, ringbuf, ringbuf-csv, bpftrace), for a quicker look at a few.
  *
  * @module
  */
@@ -14,7 +17,11 @@ import { parseArgs } from "node:util";
 const { values, positionals } = parseArgs({
   args: Deno.args,
   allowPositionals: true,
-  options: { rounds: { type: "string", default: "3" }, json: { type: "string" } },
+  options: {
+    rounds: { type: "string", default: "3" },
+    json: { type: "string" },
+    only: { type: "string" },
+  },
 });
 const [maps = "2000", pages = "64"] = positionals;
 const rounds = Number(values.rounds);
@@ -79,9 +86,10 @@ const deno = Deno.execPath();
 /** The workload's time under trace.ts with `flags` (output to the terminal left out: -q). */
 const faultline = (...flags: string[]) =>
   timed([deno, "run", "-A", `${root}trace.ts`, "-q", ...flags, "--", ...workload]);
-const rows: [string, () => Promise<number>][] = [
-  ["untraced", () => timed(workload)],
+const allRows: [string, string, () => Promise<number>][] = [
+  ["untraced", "untraced", () => timed(workload)],
   [
+    "perf-stat",
     "perf stat -e minor-faults,major-faults (counts only)",
     () =>
       timed([
@@ -96,10 +104,12 @@ const rows: [string, () => Promise<number>][] = [
       ]),
   ],
   [
+    "strace",
     "strace -f -e trace=mmap,munmap (syscalls only)",
     () => timed(["strace", "-f", "-e", "trace=mmap,munmap", "-o", "/dev/null", ...workload]),
   ],
   [
+    "perf-trace",
     "perf trace -F all -e mmap,munmap (syscalls + every fault)",
     () =>
       timed([
@@ -116,19 +126,35 @@ const rows: [string, () => Promise<number>][] = [
       ]),
   ],
   [
+    "bpftrace-hist",
     "bpftrace, in-kernel hist() of mmap/munmap/fault latency (nothing per event)",
     () => underBpftrace(HIST_SCRIPT),
   ],
   [
+    "ringbuf",
     "faultline --engine ringbuf (every event, decoded and aggregated)",
     () => faultline("--engine", "ringbuf"),
   ],
   [
+    "ringbuf-csv",
     "faultline --engine ringbuf --events-csv (every event, also one CSV row each)",
     () => faultline("--engine", "ringbuf", "--events-csv", "/dev/null"),
   ],
-  ["faultline --engine bpftrace (every event)", () => faultline("--engine", "bpftrace")],
+  [
+    "bpftrace",
+    "faultline --engine bpftrace (every event)",
+    () => faultline("--engine", "bpftrace"),
+  ],
 ];
+const only = values.only?.split(",");
+for (const id of only ?? []) {
+  if (!allRows.some(([rowId]) => rowId === id)) {
+    throw new Error(`Unknown --only row "${id}": use ${allRows.map(([i]) => i).join(", ")}`);
+  }
+}
+const rows = allRows
+  .filter(([id]) => id === "untraced" || only === undefined || only.includes(id))
+  .map(([, name, run]) => [name, run] as const);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(

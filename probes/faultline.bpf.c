@@ -22,21 +22,30 @@
  *       its exit code; its tgid leaves "traced"
  *
  * Configuration: struct fl_config, the whole of .rodata, written before load: which processes
- * (mode: the tgids in the map "traced", which faultline seeds with target_tgid before attaching;
+ * (mode: the tgids set in the bitmap "traced", which faultline seeds with target_tgid before attaching;
  * a cgroup v2 subtree; or all but faultline), follow_children, and arm_on_exec (count nothing
  * until target_tgid enters execve, the way perf stat CMD counts a command from its exec). The
  * window: `enabled` (map .data.window) is set by faultline once every program is attached and
  * cleared before any is detached; nothing is counted outside it.
  *
- * Per-thread state (syscall entry, fault start) lives in task-local storage, cheaper than a
- * hash map keyed by tid and freed with the thread.
+ * Per-thread state (syscall entry, the pending page fault) lives in task-local storage, cheaper
+ * than a hash map keyed by tid and freed with the thread.
+ *
+ * Cost: on this kind of machine every helper call costs ~80 ns and bpf_ktime_get_ns ~130 ns
+ * (bpf_stats run_time_ns of variants, see BENCHMARKS.md), so the per-fault path keeps them few:
+ * the page_fault tracepoint writes no record (2 calls: the clock, the task storage), the
+ * completion writes the fault and itself as one record from the stack (3: the clock, the
+ * storage, bpf_ringbuf_output); "traced" is a bitmap, whose lookup the verifier inlines.
  *
  * Output contract: records in the ring buffer map "events" (struct fl_syscall, fl_fault,
- * fl_done, fl_task, told apart by fl_header.kind), submitted without wake-ups (the reader
- * polls, backing off while the ring stays empty) except the records that take the unread data
- * past config.wakeup_bytes, which wake it (a burst after a quiet spell is read at once);
- * reserve failures (and syscalls with no room to keep their entry) are counted
- * per CPU in "dropped" (key 0), never silent.
+ * fl_done, fl_fault_pair, fl_task, told apart by fl_header.kind; a record whose header has
+ * FL_FOLLOWED has another one right after it in the same ring record). A page fault is written
+ * when it completes, with its completion (fl_fault_pair); one that never completes is written
+ * alone at its thread's next page fault or exit (a fault pending when tracing stops is not
+ * reported). Records take the ring buffer's own wake-up (the reader is woken by the first
+ * record committed once it has read everything), forks and execs force one (faultline reads
+ * the new process's mappings while it lives); reserve failures (and syscalls or faults with no
+ * room to keep their entry) are counted per CPU in "dropped" (key 0, in events), never silent.
  *
  * Rebuild (deno task build:bpf, which is scripts/build_bpf.sh):
  *   clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -I/usr/include/x86_64-linux-gnu \
@@ -57,6 +66,7 @@ const enum fl_kind *unused_fl_kind __attribute__((unused));
 const struct fl_syscall *unused_fl_syscall __attribute__((unused));
 const struct fl_fault *unused_fl_fault __attribute__((unused));
 const struct fl_done *unused_fl_done __attribute__((unused));
+const struct fl_fault_pair *unused_fl_fault_pair __attribute__((unused));
 const struct fl_task *unused_fl_task __attribute__((unused));
 const enum fl_mode *unused_fl_mode __attribute__((unused));
 
@@ -80,14 +90,14 @@ struct {
 	__type(value, __u64);
 } dropped SEC(".maps");
 
-/* FL_MODE_PIDS: the traced processes, tgid -> the tgid of the traced process that forked it
- * (0 for the target). A fork that finds it full is counted as dropped. */
+/* FL_MODE_PIDS: the traced processes, one bit per tgid (word tgid / 64, bit tgid % 64; the
+ * layout faultline.h gives). An array lookup is inlined by the verifier, where a hash lookup is
+ * a helper call; 2^22 bits cover PID_MAX_LIMIT. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FL_TRACED_WORDS);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u64);
 } traced SEC(".maps");
 
 struct syscall_start {
@@ -108,11 +118,21 @@ struct {
 	__type(value, struct syscall_start);
 } syscall_starts SEC(".maps");
 
+/* A thread's page fault, kept from its tracepoint until the fault completes. */
+struct fault_start {
+	__u64 ts_ns; /* 0: none pending */
+	__u64 address;
+	__u64 ip;
+	__u64 error_code;
+	__u32 kind; /* FL_FAULT_USER or FL_FAULT_KERNEL */
+	__u32 pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, __u64); /* ts of the page_fault tracepoint; 0: none pending */
+	__type(value, struct fault_start);
 } fault_starts SEC(".maps");
 
 /* The fields of the kernel's structs read here, relocated by CO-RE against the running
@@ -152,7 +172,9 @@ static __always_inline int in_scope(__u32 tgid)
 		return tgid != config.self_tgid;
 	if (config.mode == FL_MODE_CGROUP)
 		return bpf_get_current_ancestor_cgroup_id(config.cgroup_level) == config.cgroup_id;
-	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
+	__u32 word = tgid / 64;
+	__u64 *bits = bpf_map_lookup_elem(&traced, &word);
+	return bits && ((*bits >> (tgid % 64)) & 1);
 }
 
 /* Whether the window is open and counting is armed. */
@@ -173,27 +195,23 @@ static __always_inline __u64 traced_task(void)
 	return id;
 }
 
-static __always_inline void count_drop(void)
+/* `events` events were lost (a full ring, no storage). */
+static __always_inline void count_drop(__u64 events)
 {
 	__u32 zero = 0;
 	__u64 *n = bpf_map_lookup_elem(&dropped, &zero);
 	if (n)
-		*n += 1;
+		*n += events;
 }
 
-/* Unread data past wakeup_bytes by less than this: the record that crossed (or one of the few
- * committed beside it on other CPUs) wakes the reader; later ones do not, it is awake. */
-#define FL_WAKE_WINDOW 4096
-
-/* The submit flag of a record just reserved: a wake-up when it takes the unread data past
- * config.wakeup_bytes, none otherwise. */
-static __always_inline __u64 wakeup_flag(void)
+static __always_inline void fill_header(struct fl_header *h, __u64 ts, __u64 id, __u32 kind,
+					__u32 flags)
 {
-	if (!config.wakeup_bytes)
-		return BPF_RB_NO_WAKEUP;
-	__u64 unread = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	return unread >= config.wakeup_bytes && unread < config.wakeup_bytes + FL_WAKE_WINDOW
-		? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	h->ts_ns = ts;
+	h->tid = (__u32)id;
+	h->kind = kind;
+	h->pid = (__u32)(id >> 32);
+	h->flags = flags;
 }
 
 /* A ring record of `size` bytes with its header filled in, or NULL (counted as dropped) when
@@ -202,14 +220,10 @@ static __always_inline void *reserve(__u64 size, __u64 now, __u64 id, __u32 kind
 {
 	struct fl_header *h = bpf_ringbuf_reserve(&events, size, 0);
 	if (!h) {
-		count_drop();
+		count_drop(1);
 		return NULL;
 	}
-	h->ts_ns = now;
-	h->tid = (__u32)id;
-	h->kind = kind;
-	h->pid = (__u32)(id >> 32);
-	h->pad = 0;
+	fill_header(h, now, id, kind, 0);
 	return h;
 }
 
@@ -224,7 +238,7 @@ static __always_inline int syscall_enter(__u64 addr, __u64 len, __u64 prot, __u6
 	struct syscall_start *s = bpf_task_storage_get(&syscall_starts,
 		bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!s) {
-		count_drop();
+		count_drop(1);
 		return 0;
 	}
 	s->ts_ns = bpf_ktime_get_ns();
@@ -260,7 +274,7 @@ static __always_inline int syscall_exit(__s64 ret, __u32 kind)
 		r->fd = (__s32)s->fd;
 		r->pad = 0;
 		r->addr2 = s->addr2;
-		bpf_ringbuf_submit(r, wakeup_flag());
+		bpf_ringbuf_submit(r, 0);
 	}
 	s->ts_ns = 0;
 	return 0;
@@ -341,25 +355,42 @@ int on_sys_exit(__u64 *ctx)
 	return syscall_exit(ret, kind);
 }
 
+/* Writes the thread's pending fault `s` as a record of its own (a fault that did not complete:
+ * a signal, an exception-table fix-up, a spurious fault) and clears it. */
+static __always_inline void flush_fault(struct fault_start *s, __u64 id)
+{
+	struct fl_fault *r = reserve(sizeof(*r), s->ts_ns, id, s->kind);
+	s->ts_ns = 0;
+	if (!r)
+		return;
+	r->address = s->address;
+	r->ip = s->ip;
+	r->error_code = s->error_code;
+	bpf_ringbuf_submit(r, 0);
+}
+
 /* ctx: the tracepoint's arguments (unsigned long address, struct pt_regs *regs,
- * unsigned long error_code). */
+ * unsigned long error_code). Nothing goes to the ring here: the fault waits in task storage
+ * for its completion (fault_done), which writes both in one record. */
 static __always_inline int page_fault(__u64 *ctx, __u32 kind)
 {
 	__u64 id = traced_task();
 	if (!id)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
-	__u64 *start = bpf_task_storage_get(&fault_starts, bpf_get_current_task_btf(), 0,
+	struct fault_start *s = bpf_task_storage_get(&fault_starts, bpf_get_current_task_btf(), 0,
 		BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (start)
-		*start = now;
-	struct fl_fault *r = reserve(sizeof(*r), now, id, kind);
-	if (!r)
+	if (!s) {
+		count_drop(1);
 		return 0;
-	r->address = ctx[0];
-	r->ip = ((struct pt_regs *)ctx[1])->ip;
-	r->error_code = ctx[2];
-	bpf_ringbuf_submit(r, wakeup_flag());
+	}
+	if (s->ts_ns)
+		flush_fault(s, id);
+	s->ts_ns = now;
+	s->address = ctx[0];
+	s->ip = ((struct pt_regs *)ctx[1])->ip;
+	s->error_code = ctx[2];
+	s->kind = kind;
 	return 0;
 }
 
@@ -375,23 +406,35 @@ int on_page_fault_kernel(__u64 *ctx)
 	return page_fault(ctx, FL_FAULT_KERNEL);
 }
 
+/* A handled fault (kind FL_MINOR or FL_MAJOR): with the fault pending on its thread, one
+ * fl_fault_pair; without one, an fl_done with FL_UNPAIRED. */
 static __always_inline int fault_done(__u32 kind)
 {
 	__u64 id = traced_task();
 	if (!id)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
-	__u64 latency = FL_UNPAIRED;
-	__u64 *start = bpf_task_storage_get(&fault_starts, bpf_get_current_task_btf(), 0, 0);
-	if (start && *start) {
-		latency = now - *start;
-		*start = 0;
-	}
-	struct fl_done *r = reserve(sizeof(*r), now, id, kind);
-	if (!r)
+	struct fault_start *s = bpf_task_storage_get(&fault_starts, bpf_get_current_task_btf(), 0, 0);
+	if (!s || !s->ts_ns) {
+		struct fl_done *r = reserve(sizeof(*r), now, id, kind);
+		if (!r)
+			return 0;
+		r->latency_ns = FL_UNPAIRED;
+		bpf_ringbuf_submit(r, 0);
 		return 0;
-	r->latency_ns = latency;
-	bpf_ringbuf_submit(r, wakeup_flag());
+	}
+	/* Built on the stack and copied by one helper call: cheaper than reserve + submit. */
+	struct fl_fault_pair r;
+	__u64 start = s->ts_ns;
+	s->ts_ns = 0;
+	fill_header(&r.fault.h, start, id, s->kind, FL_FOLLOWED);
+	r.fault.address = s->address;
+	r.fault.ip = s->ip;
+	r.fault.error_code = s->error_code;
+	fill_header(&r.done.h, now, id, kind, 0);
+	r.done.latency_ns = now - start;
+	if (bpf_ringbuf_output(&events, &r, sizeof(r), 0) != 0)
+		count_drop(2);
 	return 0;
 }
 
@@ -418,7 +461,7 @@ static __always_inline void task_record(__u64 id, __u32 kind, __u32 child, __s32
 	r->child = child;
 	r->exit_code = exit_code;
 	bpf_probe_read_kernel(r->comm, sizeof(r->comm), comm);
-	bpf_ringbuf_submit(r, kind == FL_EXIT ? wakeup_flag() : BPF_RB_FORCE_WAKEUP);
+	bpf_ringbuf_submit(r, kind == FL_EXIT ? 0 : BPF_RB_FORCE_WAKEUP);
 }
 
 /* ctx: (struct task_struct *parent, struct task_struct *child), in the parent. */
@@ -437,10 +480,13 @@ int on_process_fork(__u64 *ctx)
 		if (!config.follow_children)
 			return 0;
 		/* Before the child first runs: none of its events can be missed. */
-		if (bpf_map_update_elem(&traced, &child_tgid, &parent_tgid, BPF_ANY) != 0) {
-			count_drop();
+		__u32 word = child_tgid / 64;
+		__u64 *bits = bpf_map_lookup_elem(&traced, &word);
+		if (!bits) {
+			count_drop(1);
 			return 0;
 		}
+		__sync_fetch_and_or(bits, 1ULL << (child_tgid % 64));
 	}
 	if (!counting())
 		return 0;
@@ -465,16 +511,26 @@ int on_process_exec(__u64 *ctx)
 SEC("tp_btf/sched_process_exit")
 int on_process_exit(__u64 *ctx)
 {
-	if (!(__u8)ctx[1])
-		return 0; /* other threads of the process live on */
-	struct task_struct *p = (struct task_struct *)ctx[0];
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = (__u32)(id >> 32);
 	if (!in_scope(tgid))
 		return 0;
+	/* Any thread: a fault that never completed is still counted. */
+	struct fault_start *s = bpf_task_storage_get(&fault_starts, bpf_get_current_task_btf(), 0, 0);
+	if (s && s->ts_ns && counting())
+		flush_fault(s, id);
+	if (!(__u8)ctx[1])
+		return 0; /* other threads of the process live on */
+	struct task_struct *p = (struct task_struct *)ctx[0];
 	if (counting())
 		task_record(id, FL_EXIT, 0, p->exit_code, p->comm);
 	if (config.mode == FL_MODE_PIDS)
-		bpf_map_delete_elem(&traced, &tgid); /* its tgid may be reused by anyone */
+	{
+		/* Its tgid may be reused by anyone. */
+		__u32 word = tgid / 64;
+		__u64 *bits = bpf_map_lookup_elem(&traced, &word);
+		if (bits)
+			__sync_fetch_and_and(bits, ~(1ULL << (tgid % 64)));
+	}
 	return 0;
 }

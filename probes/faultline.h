@@ -28,9 +28,13 @@ enum fl_kind {
 	FL_EXIT = 14,        /* struct fl_task: a traced process's last thread exited */
 };
 
+/* The map "traced" (FL_MODE_PIDS): an array of FL_TRACED_WORDS u64 words, one bit per traced
+ * tgid: word tgid / 64, bit tgid % 64. */
+#define FL_TRACED_WORDS (1 << 16)
+
 /* Which processes are traced (fl_config.mode). */
 enum fl_mode {
-	FL_MODE_PIDS = 0,   /* the tgids in the map "traced": target_tgid, and (follow_children)
+	FL_MODE_PIDS = 0,   /* the tgids set in the map "traced": target_tgid, and (follow_children)
 			     * every process a traced one forks, added at sched_process_fork */
 	FL_MODE_CGROUP = 1, /* every process in cgroup v2 cgroup_id or below it (at cgroup_level) */
 	FL_MODE_ALL = 2,    /* every process but self_tgid (faultline itself) */
@@ -45,18 +49,22 @@ struct fl_config {
 	__u64 cgroup_id;       /* FL_MODE_CGROUP: the cgroup v2 directory's id (its inode) */
 	__u32 cgroup_level;    /* FL_MODE_CGROUP: its depth below the root (the root is 0) */
 	__u32 self_tgid;       /* FL_MODE_ALL: the one process left out */
-	__u64 wakeup_bytes;    /* wake the reader when the unread data reaches this; 0: never */
 };
 
 /* fl_done.latency_ns of a fault that no page_fault tracepoint preceded on its thread. */
 #define FL_UNPAIRED 0xffffffffffffffffULL
 
+/* fl_header.flags: another record (its own header first) follows this one in the same ring
+ * record, at this record's size. A fault and its completion travel as one ring record
+ * (struct fl_fault_pair): one reservation instead of two. */
+#define FL_FOLLOWED 1
+
 struct fl_header { /* 24 bytes */
 	__u64 ts_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC, at the event (syscalls: their exit) */
 	__u32 tid;
-	__u32 kind; /* enum fl_kind */
-	__u32 pid;  /* the process (tgid) of tid */
-	__u32 pad;
+	__u32 kind;  /* enum fl_kind */
+	__u32 pid;   /* the process (tgid) of tid */
+	__u32 flags; /* FL_FOLLOWED, or 0 */
 };
 
 /* 88 bytes: one completed memory-mapping syscall. Fields a call does not have are 0 (fd -1):
@@ -81,7 +89,10 @@ struct fl_syscall {
 	__u64 addr2;
 };
 
-struct fl_fault { /* 48 bytes */
+/* 48 bytes: one hit of a page_fault tracepoint. Written when the fault completes (as the first
+ * half of an fl_fault_pair), or alone, later, for a fault that never completed (the thread's
+ * next fault, or its exit, finds it still pending): its ts_ns is the tracepoint's time. */
+struct fl_fault {
 	struct fl_header h;
 	__u64 address;
 	__u64 ip;
@@ -91,6 +102,14 @@ struct fl_fault { /* 48 bytes */
 struct fl_done { /* 32 bytes */
 	struct fl_header h;
 	__u64 latency_ns; /* since the page_fault tracepoint on this thread, or FL_UNPAIRED */
+};
+
+/* 80 bytes: a fault and its completion, in one ring record: fault.h.flags is FL_FOLLOWED,
+ * done.latency_ns is done.h.ts_ns - fault.h.ts_ns. An fl_done alone is a completion no
+ * page_fault tracepoint preceded on its thread (FL_UNPAIRED). */
+struct fl_fault_pair {
+	struct fl_fault fault;
+	struct fl_done done;
 };
 
 /* 48 bytes: a traced process's life. The header's pid and tid are the process and thread the

@@ -8,3 +8,4 @@ cc=$(command -v clang || command -v cc)
 "$cc" -O2 -Wall -Wextra -Werror -o build/mm_calls workloads/mm_calls.c
 "$cc" -O2 -Wall -Wextra -Werror -o build/fork_tree workloads/fork_tree.c
 "$cc" -O2 -Wall -Wextra -Werror -o build/map_file workloads/map_file.c
+"$cc" -O2 -Wall -Wextra -Werror -pthread -o build/segv_touch workloads/segv_touch.c

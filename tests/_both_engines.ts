@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Aggregator, BpftraceEngine, RingbufEngine } from "../mod.ts";
+import { Aggregator, BpftraceEngine, type Report, RingbufEngine } from "../mod.ts";
 import { LaunchedCommand } from "../src/session/launched_command.ts";
 
 /** The aggregations of `argv` (run once, to exit 0) by the bpftrace and ringbuf engines. */
@@ -31,4 +31,16 @@ export async function traceWithBothEngines(
   await Promise.all(captures.map((c) => c.stop()));
   assert.deepEqual(failures, [], "neither engine failed");
   return { bpftrace: aggs[0]!, ringbuf: aggs[1]! };
+}
+
+/** The report of one engine's aggregation from {@link traceWithBothEngines}. */
+export function reportOf(agg: Aggregator, engine: string): Report {
+  return agg.report({
+    engine,
+    target: { pid: 0, command: null },
+    startedAt: new Date(0),
+    durationNs: 0,
+    stopReason: "target_exited",
+    exitStatus: 0,
+  });
 }

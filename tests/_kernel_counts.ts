@@ -44,31 +44,42 @@ export async function straceCounts(
 }
 
 /**
- * perf stat's minor-faults and major-faults for `argv`: the command and every child, as perf
- * stat counts by default, or (`inherit: false`, perf stat --no-inherit) the command alone.
+ * perf stat's counts of `events` for `argv`: the command and every child, as perf stat counts
+ * by default, or (`inherit: false`, perf stat --no-inherit) the command alone.
  */
-export async function perfCounts(
+export async function perfStat(
   argv: string[],
+  events: readonly string[],
   options: { inherit?: boolean } = {},
-): Promise<{ minor: number; major: number }> {
+): Promise<Record<string, number>> {
   const text = await outputOf("perf", (file) => [
     "stat",
     ...(options.inherit === false ? ["--no-inherit"] : []),
     "-x",
     ",",
     "-e",
-    "minor-faults,major-faults",
+    events.join(","),
     "-o",
     file,
     "--",
     ...argv,
   ]);
-  const count = (name: string) => {
+  const counts: Record<string, number> = {};
+  for (const name of events) {
     const line = text.split("\n").find((l) => l.split(",")[2] === name);
     assert.ok(line, `perf stat printed ${name}: ${text}`);
-    return Number(line.split(",")[0]);
-  };
-  return { minor: count("minor-faults"), major: count("major-faults") };
+    counts[name] = Number(line.split(",")[0]);
+  }
+  return counts;
+}
+
+/** perf stat's minor-faults and major-faults for `argv` (options as {@link perfStat}). */
+export async function perfCounts(
+  argv: string[],
+  options: { inherit?: boolean } = {},
+): Promise<{ minor: number; major: number }> {
+  const c = await perfStat(argv, ["minor-faults", "major-faults"], options);
+  return { minor: c["minor-faults"]!, major: c["major-faults"]! };
 }
 
 /**

@@ -3,22 +3,11 @@
  * turn on two runs of one command they agree on everything deterministic.
  */
 import assert from "node:assert/strict";
-import { Aggregator, BpftraceEngine, type Report, RingbufEngine, trace } from "../mod.ts";
-import { traceWithBothEngines } from "./_both_engines.ts";
+import { BpftraceEngine, RingbufEngine, trace } from "../mod.ts";
+import { reportOf, traceWithBothEngines } from "./_both_engines.ts";
 import { probeTest, repoPath } from "./_capability.ts";
 
 const ARGV = [repoPath("build/mmap_touch"), "300", "16", String(0x5a5000), "0", "2"];
-
-function reportOf(agg: Aggregator, engine: string): Report {
-  return agg.report({
-    engine,
-    target: { pid: 0, command: null },
-    startedAt: new Date(0),
-    durationNs: 0,
-    stopReason: "target_exited",
-    exitStatus: 0,
-  });
-}
 
 probeTest("One run traced by both engines at once gives identical counts and buckets", async () => {
   const both = await traceWithBothEngines(ARGV);

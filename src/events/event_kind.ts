@@ -231,7 +231,18 @@ export interface EventKindDefinition<E extends EventBase = EventBase> {
 const TWO_32 = 2 ** 32;
 
 /** Byte offsets of struct fl_header, the start of every ring record. */
-export const FL_HEADER = { ts_ns: 0, tid: 8, kind: 12, pid: 16, pad: 20, size: 24 } as const;
+export const FL_HEADER = { ts_ns: 0, tid: 8, kind: 12, pid: 16, flags: 20, size: 24 } as const;
+
+/**
+ * fl_header.flags: another record, its own header first, follows this one in the same ring
+ * record, at this record's size (a fault and its completion: struct fl_fault_pair).
+ */
+export const FL_FOLLOWED = 1;
+
+/** Whether another record follows the record at `at` in its ring record (FL_FOLLOWED). */
+export function recordFollowed(view: DataView, at: number): boolean {
+  return (view.getUint32(at + FL_HEADER.flags, true) & FL_FOLLOWED) !== 0;
+}
 
 /** A u64 field of a record as a number (exact below 2^53: times, lengths, latencies). */
 export function readU64(view: DataView, at: number): number {

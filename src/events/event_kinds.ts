@@ -11,6 +11,7 @@ import {
   type HistogramDeclaration,
   type KindFolder,
   type KindStore,
+  recordFollowed,
   recordKind,
   type TallyDeclaration,
 } from "./event_kind.ts";
@@ -26,7 +27,7 @@ import { brkKind, madviseKind, mprotectKind, mremapKind, msyncKind } from "./sys
 export const EVENTS_CSV_HEAD = ["kind", "pid", "tid", "timestamp_ns"] as const;
 
 /**
- * Folds one ring record in; false when its kind is not in the table.
+ * Folds one ring record (every record it holds) in; false when a kind is not in the table.
  *
  * @example Usage
  * ```ts
@@ -134,8 +135,9 @@ export class EventKindTable {
   }
 
   /**
-   * Decodes the ring record at `at` (its fl_header first) into an event of process `pid`, or
-   * null for a kind the table does not hold.
+   * Decodes the record at `at` (its fl_header first) into an event, or null for a kind the
+   * table does not hold. One record: see {@link EventKindTable.decodeRecords} for a whole ring
+   * record.
    */
   decodeRecord(view: DataView, at: number): FaultlineEvent | null {
     const id = recordKind(view, at);
@@ -144,23 +146,46 @@ export class EventKindTable {
   }
 
   /**
-   * A function folding ring records straight into `store`, with no event objects: for each
-   * record, what decoding it and adding the event to `store` would count.
+   * Decodes the ring record at `at` into `each`, one event per record it holds (a fault and
+   * its completion travel together, {@link FL_FOLLOWED}); false when a kind is not in the
+   * table (what follows it cannot be found).
    */
-  recordFolder(store: KindStore): RecordFolder {
+  decodeRecords(view: DataView, at: number, each: (event: FaultlineEvent) => void): boolean {
+    for (;;) {
+      const id = recordKind(view, at);
+      const record = this.#byRecordId[id]?.record;
+      if (record === undefined) return false;
+      each(record.decode(view, at, id) as FaultlineEvent);
+      if (!recordFollowed(view, at)) return true;
+      at += record.layout.size!;
+    }
+  }
+
+  /**
+   * A function folding ring records straight into `store`, with no event objects: for each
+   * record (each one a ring record holds), what decoding it and adding the event to `store`
+   * would count; then `tap` of it, when given.
+   */
+  recordFolder(store: KindStore, tap?: (view: DataView, at: number) => void): RecordFolder {
     const folders: (KindFolder<EventBase> | undefined)[] = [];
+    const sizes: number[] = [];
     const bound = new Map<EventKindDefinition, KindFolder<EventBase>>();
     this.#byRecordId.forEach((d, id) => {
       if (d === undefined) return;
       if (!bound.has(d)) bound.set(d, d.bind(store));
       folders[id] = bound.get(d);
+      sizes[id] = d.record!.layout.size!;
     });
     return (view, at) => {
-      const id = recordKind(view, at);
-      const folder = folders[id];
-      if (folder === undefined) return false;
-      folder.fold(view, at, id);
-      return true;
+      for (;;) {
+        const id = recordKind(view, at);
+        const folder = folders[id];
+        if (folder === undefined) return false;
+        folder.fold(view, at, id);
+        if (tap !== undefined) tap(view, at);
+        if (!recordFollowed(view, at)) return true;
+        at += sizes[id]!;
+      }
     };
   }
 }

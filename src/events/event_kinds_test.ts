@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { Aggregator } from "../aggregate/aggregator.ts";
+import { Aggregator, type ReportContext } from "../aggregate/aggregator.ts";
 import { FL_CONFIG } from "../capture/ringbuf/ringbuf_engine.ts";
-import { FL_HEADER } from "./event_kind.ts";
+import { FL_FOLLOWED, FL_HEADER } from "./event_kind.ts";
+import type { FaultlineEvent } from "./faultline_event.ts";
 import { EVENT_KINDS } from "./event_kinds.ts";
 import { FL_DONE } from "./fault_done_kind.ts";
 import { FL_FAULT } from "./page_fault_kind.ts";
@@ -12,6 +13,14 @@ const LAYOUT = {
   fl_syscall: FL_SYSCALL,
   fl_fault: FL_FAULT,
   fl_done: FL_DONE,
+};
+const CONTEXT: ReportContext = {
+  engine: "ringbuf",
+  target: { pid: 1, command: null },
+  startedAt: new Date(0),
+  durationNs: 0,
+  stopReason: "target_exited",
+  exitStatus: null,
 };
 const FL_MMAP = 1;
 const FL_FAULT_KERNEL = 4;
@@ -140,7 +149,7 @@ Deno.test("Every kind's record layout and id match the committed object's BTF, f
     assert.ok(c, `struct ${name} is in the BTF`);
     for (const [field, offset] of Object.entries(fields)) {
       if (field === "size") assert.equal(c.size, offset, `sizeof(struct ${name})`);
-      else if (name === "fl_header" || !["ts_ns", "tid", "kind", "pid", "pad"].includes(field)) {
+      else if (name === "fl_header" || !["ts_ns", "tid", "kind", "pid", "flags"].includes(field)) {
         assert.equal(c.members.get(field), offset, `offsetof(struct ${name}, ${field})`);
       }
     }
@@ -149,6 +158,56 @@ Deno.test("Every kind's record layout and id match the committed object's BTF, f
       assert.ok(member === "h" || member === "pad" || member in fields, `${name}.${member}`);
     }
   }
+  // A fault and its completion in one ring record: the two records back to back.
+  const pair = structs.get("fl_fault_pair");
+  assert.ok(pair, "struct fl_fault_pair is in the BTF");
+  assert.equal(pair.size, FL_FAULT.size + FL_DONE.size);
+  assert.deepEqual([...pair.members], [["fault", 0], ["done", FL_FAULT.size]]);
+  assert.equal(enumerators.get("FL_FOLLOWED"), undefined, "FL_FOLLOWED is a #define");
+});
+
+Deno.test("A ring record holding a fault and its completion gives both events, in order", () => {
+  const view = new DataView(new ArrayBuffer(FL_FAULT.size + FL_DONE.size + 8));
+  const at = 8;
+  const done = at + FL_FAULT.size;
+  view.setBigUint64(at + FL_HEADER.ts_ns, 1000n, true);
+  view.setUint32(at + FL_HEADER.tid, 78, true);
+  view.setUint32(at + FL_HEADER.kind, 3, true); // FL_FAULT_USER
+  view.setUint32(at + FL_HEADER.pid, 70, true);
+  view.setUint32(at + FL_HEADER.flags, FL_FOLLOWED, true);
+  view.setBigUint64(at + FL_FAULT.address, 0x7f0000001000n, true);
+  view.setBigUint64(at + FL_FAULT.error_code, 6n, true);
+  view.setBigUint64(done + FL_HEADER.ts_ns, 1800n, true);
+  view.setUint32(done + FL_HEADER.tid, 78, true);
+  view.setUint32(done + FL_HEADER.kind, FL_MINOR, true);
+  view.setUint32(done + FL_HEADER.pid, 70, true);
+  view.setBigUint64(done + FL_DONE.latency_ns, 800n, true);
+  const events: FaultlineEvent[] = [];
+  assert.ok(EVENT_KINDS.decodeRecords(view, at, (e) => events.push(e)));
+  assert.deepEqual(events.map((e) => [e.kind, e.tid, e.timestampNs]), [
+    ["page_fault_user", 78, 1000],
+    ["minor_fault", 78, 1800],
+  ]);
+  assert.equal((events[1] as { latencyNs: number }).latencyNs, 800);
+  // Folding takes the same two, and the tap sees each record.
+  const viaFold = new Aggregator();
+  const tapped: number[] = [];
+  assert.ok(EVENT_KINDS.recordFolder(viaFold, (_, a) => tapped.push(a))(view, at));
+  assert.deepEqual(tapped, [at, done]);
+  assert.equal(viaFold.counts.page_fault_user, 1);
+  assert.equal(viaFold.counts.minor_faults, 1);
+  assert.equal(viaFold.report(CONTEXT).unpaired_faults, 0);
+  // Without the flag, the record stands alone.
+  view.setUint32(at + FL_HEADER.flags, 0, true);
+  events.length = 0;
+  assert.ok(EVENT_KINDS.decodeRecords(view, at, (e) => events.push(e)));
+  assert.deepEqual(events.map((e) => e.kind), ["page_fault_user"]);
+  // An unknown kind after the flag: false, nothing past it read.
+  view.setUint32(at + FL_HEADER.flags, FL_FOLLOWED, true);
+  view.setUint32(done + FL_HEADER.kind, 99, true);
+  events.length = 0;
+  assert.equal(EVENT_KINDS.decodeRecords(view, at, (e) => events.push(e)), false);
+  assert.deepEqual(events.map((e) => e.kind), ["page_fault_user"]);
 });
 
 Deno.test("EVENT_KINDS.decodeRecord() reads each kind of record as faultline.h lays it out", () => {
@@ -242,14 +301,7 @@ Deno.test("EVENT_KINDS.recordFolder() aggregates exactly what decoding and Aggre
     viaEvents.add(decodeRecord(view, 0, 1)!);
     assert.ok(foldRecord(view, 0));
   }
-  const context = {
-    engine: "ringbuf",
-    target: { pid: 1, command: null },
-    startedAt: new Date(0),
-    durationNs: 0,
-    stopReason: "target_exited",
-    exitStatus: null,
-  };
+  const context = CONTEXT;
   const folded = viaFold.report(context);
   assert.deepEqual(folded, viaEvents.report(context));
   assert.equal(folded.mmap_errors, 1);

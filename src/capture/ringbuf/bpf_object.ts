@@ -173,10 +173,10 @@ export class BpfObject {
     return values.reduce((s, v) => s + Number(v), 0);
   }
 
-  /** Sets `key` to `value` in a hash map of u32 keys and values. */
-  updateElement(mapName: string, key: number, value: number): void {
+  /** Sets `key` to `value` in a map of u32 keys and u64 values. */
+  updateElement(mapName: string, key: number, value: bigint): void {
     const k = new Uint32Array([key]);
-    const v = new Uint32Array([value]);
+    const v = new BigUint64Array([value]);
     if (this.#lib.bpf.bpf_map_update_elem(this.mapFd(mapName), k, v, 0n) !== 0) {
       throw failure(this.#lib, `Cannot write map "${mapName}"`);
     }

@@ -2,14 +2,15 @@
  * The ringbuf engine's capture: the loaded probes and their ring, read until stopped. The
  * policy of reading lives here (the mapping in {@link RingbufReader}, the sleeping in
  * {@link FdWaiter}): while records come, every `pollMs`; once the ring is found empty, the
- * wait doubles up to `idleMs`, and the probes wake the reader early when the unread data passes
- * an eighth of the ring, so a quiet trace costs next to nothing and a burst after it is read at
- * once.
+ * wait doubles up to `idleMs`, and the kernel wakes the reader at the first record committed
+ * once it has read everything (the ring buffer's own wake-up), so a quiet trace costs next to
+ * nothing and a burst after it is read at once.
  *
  * @module
  */
 
 import type { EventKindTable } from "../../events/event_kinds.ts";
+import type { FaultlineEvent } from "../../events/faultline_event.ts";
 import type { Capture, EventSink } from "../engine.ts";
 import type { BpfObject } from "./bpf_object.ts";
 import type { RingbufReader } from "./ringbuf_reader.ts";
@@ -21,7 +22,7 @@ export interface RingbufCaptureOptions {
   kinds: EventKindTable;
   /** How often the ring is drained while records come, in ms. */
   pollMs: number;
-  /** The longest wait once the ring is empty, in ms (the probes wake the reader sooner). */
+  /** The longest wait once the ring is empty, in ms (a record wakes the reader sooner). */
   idleMs: number;
   /** How often the drop counter is read, in ms. */
   lostPollMs: number;
@@ -58,21 +59,14 @@ export class RingbufCapture implements Capture {
     const { kinds } = options;
     // A kind this version does not know is not dropped silently: it counts as lost.
     if (sink.folder) {
-      const fold = kinds.recordFolder(sink.folder);
-      const tap = sink.recordTap;
-      this.#deliver = tap === undefined
-        ? (view, at) => {
-          if (!fold(view, at)) sink.lost(1);
-        }
-        : (view, at) => {
-          if (!fold(view, at)) sink.lost(1);
-          else tap(view, at);
-        };
-    } else {
+      const fold = kinds.recordFolder(sink.folder, sink.recordTap);
       this.#deliver = (view, at) => {
-        const event = kinds.decodeRecord(view, at);
-        if (event !== null) sink.event(event);
-        else sink.lost(1);
+        if (!fold(view, at)) sink.lost(1);
+      };
+    } else {
+      const event = (e: FaultlineEvent) => sink.event(e);
+      this.#deliver = (view, at) => {
+        if (!kinds.decodeRecords(view, at, event)) sink.lost(1);
       };
     }
     // Every program is attached: open the window, at one instant for all of them.
@@ -114,7 +108,7 @@ export class RingbufCapture implements Capture {
         wait = pollMs;
         await new Promise((r) => setTimeout(r, pollMs));
       } else {
-        // Quiet: sleep longer each time, until the probes wake the ring or stop() does.
+        // Quiet: sleep longer each time, until a record wakes the ring or stop() does.
         wait = Math.min(wait * 2, idleMs);
         await this.#waiter.wait(wait);
       }

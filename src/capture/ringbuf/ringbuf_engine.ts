@@ -45,8 +45,7 @@ export const FL_CONFIG = {
   cgroup_id: 16,
   cgroup_level: 24,
   self_tgid: 28,
-  wakeup_bytes: 32,
-  size: 40,
+  size: 32,
 } as const;
 
 /** enum fl_mode (probes/faultline.h). */
@@ -119,8 +118,8 @@ export interface RingbufEngineOptions {
   /** How often the ring is drained while records come, in ms; default 1. */
   pollMs?: number;
   /**
-   * The longest the reader sleeps once the ring is empty, in ms; default 5000. The probes wake
-   * it sooner when the unread data passes an eighth of the ring, and every interval's drain
+   * The longest the reader sleeps once the ring is empty, in ms; default 5000. The kernel wakes
+   * it at the first record committed after it read everything, and every interval's drain
    * reads the ring anyway, so no event waits longer than the interval.
    */
   idleMs?: number;
@@ -202,8 +201,6 @@ export class RingbufEngine implements Engine {
     cv.setBigUint64(FL_CONFIG.cgroup_id, BigInt(options.cgroup?.id ?? 0), true);
     cv.setUint32(FL_CONFIG.cgroup_level, options.cgroup?.level ?? 0, true);
     cv.setUint32(FL_CONFIG.self_tgid, Deno.pid, true);
-    // A reader asleep while the ring was quiet is woken once it is an eighth full.
-    cv.setBigUint64(FL_CONFIG.wakeup_bytes, BigInt(this.#ringSize / 8), true);
 
     const spec = BpfObjectSpec.open(this.#object);
     let obj: BpfObject;
@@ -219,10 +216,14 @@ export class RingbufEngine implements Engine {
     let waiter: FdWaiter | null = null;
     try {
       reader = new RingbufReader(lib, obj.mapFd("events"));
-      // The ring's fd is ready once the probes wake it.
+      // The ring's fd is ready once the kernel wakes it: at the first record after the reader
+      // has read everything, and at every fork and exec.
       waiter = new FdWaiter([obj.mapFd("events")]);
       // The target is traced from the first program on; what it forks joins in the kernel.
-      if (mode === FL_MODE.pids) obj.updateElement("traced", options.pid, 0);
+      // "traced" holds one bit per tgid: word tgid / 64, bit tgid % 64 (faultline.h).
+      if (mode === FL_MODE.pids) {
+        obj.updateElement("traced", Math.floor(options.pid / 64), 1n << BigInt(options.pid % 64));
+      }
       for (const program of TRACEPOINT_PROGRAMS) obj.attach(program);
       for (const cpu of onlineCpus()) {
         obj.attachPerfEvent(
