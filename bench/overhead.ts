@@ -4,7 +4,12 @@
  * time (it measures itself, from after start-up, so tool start-up is not counted), the median
  * of ROUNDS runs, and its ratio to the untraced time.
  *
- *   deno run -A bench/overhead.ts [MAPS PAGES] [--rounds N] [--only ID,...]     (as root)
+ *   deno run -A bench/overhead.ts [MAPS PAGES] [--rounds N] [--only ID,...] [--mixed]  (as root)
+ *
+ * The workload is build/mmap_touch MAPS PAGES (default 2000 64: one pattern, first touches of
+ * anonymous memory), or with --mixed build/mixed_load with 4 threads x 200 rounds: small
+ * anonymous mappings, file-backed faults on a shared mapping, mprotect and madvise, from
+ * several threads at once.
  *
  * --only keeps the untraced run and the rows named (ids: perf-stat, strace, perf-trace,
  * bpftrace-hist, ringbuf, ringbuf-csv, bpftrace), for a quicker look at a few.
@@ -21,12 +26,19 @@ const { values, positionals } = parseArgs({
     rounds: { type: "string", default: "3" },
     json: { type: "string" },
     only: { type: "string" },
+    mixed: { type: "boolean", default: false },
   },
 });
 const [maps = "2000", pages = "64"] = positionals;
 const rounds = Number(values.rounds);
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
-const workload = [`${root}build/mmap_touch`, maps, pages];
+const mixedFile = Deno.makeTempFileSync({ dir: "/var/tmp", prefix: "faultline-mixed-" });
+const workload = values.mixed
+  ? [`${root}build/mixed_load`, mixedFile, "4", "200", "64"]
+  : [`${root}build/mmap_touch`, maps, pages];
+const workloadName = values.mixed
+  ? "mixed_load 4 threads x 200 rounds (small anonymous maps, a 64-page shared file, mprotect, madvise)"
+  : `mmap_touch ${maps} ${pages} (${Number(maps) * Number(pages)} first-touch faults)`;
 
 /** Runs argv, returns the workload's own ms from its last line. */
 async function timed(argv: string[], env?: Record<string, string>): Promise<number> {
@@ -158,9 +170,7 @@ const rows = allRows
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(
-  `workload: mmap_touch ${maps} ${pages} (${
-    Number(maps) * Number(pages)
-  } first-touch faults); each round runs every tracer once after an untraced run, and a row's
+  `workload: ${workloadName}; each round runs every tracer once after an untraced run, and a row's
 ratio is the median over ${rounds} rounds of (its time / that round's untraced time)\n`,
 );
 // Round by round, so each tracer's time is set against an untraced run made beside it.
@@ -185,7 +195,8 @@ if (values.json !== undefined) {
     values.json,
     JSON.stringify(
       {
-        workload: ["mmap_touch", maps, pages],
+        workload: workload.map((a) => a === mixedFile ? "FILE" : a.replace(root, "")),
+        workloadName,
         rounds,
         rows: rows.map(([name], i) => ({ name, ms: median(times[i]!), ratio: median(ratios[i]!) })),
       },
@@ -194,3 +205,6 @@ if (values.json !== undefined) {
     ),
   );
 }
+try {
+  Deno.removeSync(mixedFile);
+} catch { /* mixed_load unlinks it itself */ }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * ring_flood.bpf.c - a load generator for bench/ringbuf_live.ts: each getppid() call by the
- * target process writes BATCH records into the ring buffer, alternately a struct fl_fault and
- * a struct fl_done (faultline.h), the mix a page-fault storm makes. Reserve failures are
- * counted in "dropped", as faultline.bpf.c counts them. Built by the bench (clang -target bpf).
+ * target process writes BATCH records into the ring buffer, each a struct fl_fault_pair
+ * (faultline.h: a page fault and its completion, two events), what a page-fault storm makes.
+ * Reserve failures are counted in "dropped" (per record), as faultline.bpf.c counts them.
+ * Built by the bench (clang -target bpf).
  */
 #include <linux/types.h>
 #include <linux/bpf.h>
@@ -36,35 +37,29 @@ int flood(void *ctx)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
 	for (int i = 0; i < BATCH; i++) {
-		if (i & 1) {
-			struct fl_done *d = bpf_ringbuf_reserve(&events, sizeof(*d), 0);
-			if (!d)
-				goto drop;
-			d->h.ts_ns = now;
-			d->h.tid = (__u32)id;
-			d->h.kind = FL_MINOR;
-			d->h.pid = (__u32)(id >> 32);
-			d->latency_ns = 1000 + i;
-			bpf_ringbuf_submit(d, BPF_RB_NO_WAKEUP);
-		} else {
-			struct fl_fault *f = bpf_ringbuf_reserve(&events, sizeof(*f), 0);
-			if (!f)
-				goto drop;
-			f->h.ts_ns = now;
-			f->h.tid = (__u32)id;
-			f->h.kind = FL_FAULT_USER;
-			f->h.pid = (__u32)(id >> 32);
-			f->address = 0x7f0000000000ULL + i * 4096;
-			f->ip = 0x555555555443ULL;
-			f->error_code = 6;
-			bpf_ringbuf_submit(f, BPF_RB_NO_WAKEUP);
+		struct fl_fault_pair *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+		if (!r) {
+			__u32 zero = 0;
+			__u64 *n = bpf_map_lookup_elem(&dropped, &zero);
+			if (n)
+				*n += 1;
+			continue;
 		}
-		continue;
-drop:;
-		__u32 zero = 0;
-		__u64 *n = bpf_map_lookup_elem(&dropped, &zero);
-		if (n)
-			*n += 1;
+		r->fault.h.ts_ns = now - 1000 - i;
+		r->fault.h.tid = (__u32)id;
+		r->fault.h.kind = FL_FAULT_USER;
+		r->fault.h.pid = (__u32)(id >> 32);
+		r->fault.h.flags = FL_FOLLOWED;
+		r->fault.address = 0x7f0000000000ULL + i * 4096;
+		r->fault.ip = 0x555555555443ULL;
+		r->fault.error_code = 6;
+		r->done.h.ts_ns = now;
+		r->done.h.tid = (__u32)id;
+		r->done.h.kind = FL_MINOR;
+		r->done.h.pid = (__u32)(id >> 32);
+		r->done.h.flags = 0;
+		r->done.latency_ns = 1000 + i;
+		bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 	}
 	return 0;
 }

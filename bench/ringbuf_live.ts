@@ -1,8 +1,11 @@
 /**
  * The ringbuf engine's reader against the live kernel: bench/ring_flood.bpf.o offers records at
- * a set rate (fault and done records, as a page-fault storm writes them) and faultline's
- * RingbufReader drains them, decodes every one into an event and aggregates it, as the engine
- * does. Reports the offered and drained rates and the reserve failures (lost), per rate.
+ * a set rate (fl_fault_pair records, a fault and its completion each, as a page-fault storm
+ * writes them) and faultline's RingbufReader drains them, folding every record into the
+ * histograms and the process and mapping tables, as the engine does. Then the same reader
+ * reading only each record's kind and timestamp (the C consumer's work), and libbpf's
+ * ring_buffer__consume in C. Reports the offered and drained rates and the reserve failures
+ * (lost), per rate.
  *
  *   deno run -A bench/ringbuf_live.ts [--ring-size BYTES] [--seconds S] [--rates R,R...]
  *                                     [--live-view [--interval S] --out FILE]   (as root, clang)
@@ -16,6 +19,7 @@
 
 import { parseArgs } from "node:util";
 import { Aggregator, attributionTables, DEFAULT_RING_SIZE, EVENT_KINDS } from "../mod.ts";
+import { recordKind, recordTimestamp } from "../src/events/event_kind.ts";
 import { BpfObjectSpec } from "../src/capture/ringbuf/bpf_object.ts";
 import { openLibbpf } from "../src/capture/ringbuf/libbpf.ts";
 import { FL_CONFIG } from "../src/capture/ringbuf/ringbuf_engine.ts";
@@ -84,7 +88,11 @@ async function native(recordsPerSecond: number) {
   return { consumed: Number(m[1]), lost: Number(m[2]), rate: Number(m[1]) / (Number(m[3]) / 1000) };
 }
 
-async function run(recordsPerSecond: number) {
+/**
+ * One run at `recordsPerSecond`: faultline's reader folding every record as a trace does, or
+ * (`headersOnly`) reading each record's kind and timestamp, what the C consumer does.
+ */
+async function run(recordsPerSecond: number, headersOnly = false) {
   const child = new Deno.Command(`${root}build/ring_flood`, {
     args: [String(recordsPerSecond / BATCH), String(seconds)],
     stdin: "piped",
@@ -101,15 +109,17 @@ async function run(recordsPerSecond: number) {
   // As a trace folds them: into the histograms and the process and mapping tables, from the
   // records themselves (bench/ringbuf_decode_bench.ts measures decoding into event objects).
   const agg = new Aggregator(EVENT_KINDS, attributionTables());
-  const fold = EVENT_KINDS.recordFolder(agg);
-  const tap = agg.recordTap()!;
+  const fold = EVENT_KINDS.recordFolder(agg, agg.recordTap()!);
   let decoded = 0;
-  const deliver = (view: DataView, at: number) => {
-    if (fold(view, at)) {
-      tap(view, at);
+  let tally = 0;
+  const deliver = headersOnly
+    ? (view: DataView, at: number) => {
+      tally += recordKind(view, at) + (recordTimestamp(view, at) & 1);
       decoded++;
     }
-  };
+    : (view: DataView, at: number) => {
+      if (fold(view, at)) decoded++;
+    };
   let done = false;
   let busyMs = 0;
   // The live view, as trace.ts runs it: every interval a Timeline tick and a frame, in the
@@ -162,6 +172,7 @@ async function run(recordsPerSecond: number) {
   const lost = obj.sumPerCpu("dropped");
   reader.close();
   obj.close();
+  if (headersOnly && tally === 0 && decoded > 0) throw new Error("no record was read");
   const [, calls, secs] = /calls (\d+) in ([\d.]+) s/.exec(out)!;
   const offered = Number(calls) * BATCH;
   return {
@@ -176,23 +187,36 @@ async function run(recordsPerSecond: number) {
 }
 
 print(
-  `ring ${ringSize} bytes, ${seconds} s per rate; records: fl_fault and fl_done alternately` +
+  `ring ${ringSize} bytes, ${seconds} s per rate; records: fl_fault_pair (a fault and its completion: two events each)` +
     (liveView ? `; the live view drawing every ${intervalMs} ms into a terminal` : "") + "\n",
 );
 print(
-  "| offered rate | offered | read and folded | lost | reader's rate while busy | libbpf ring_buffer__consume (C): lost, rate while busy | faultline / C |" +
+  "| offered rate (records) | offered | read and folded | lost | folding: rate while busy | reading headers only: lost, rate while busy | libbpf ring_buffer__consume (C): lost, rate while busy | folding / C | headers only / C |" +
     (liveView ? " frames | ms per frame (tick + state + draw) |" : ""),
 );
-print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + (liveView ? " ---: | ---: |" : ""));
+print(
+  "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" +
+    (liveView ? " ---: | ---: |" : ""),
+);
 const results: Record<string, number>[] = [];
 for (const rate of values.rates.split(",").map(Number)) {
   const r = await run(rate);
+  const h = liveView ? null : await run(rate, true);
   const c = await native(rate);
-  results.push({ ...r, nativeRate: c.rate, nativeLost: c.lost });
+  results.push({
+    ...r,
+    headersRate: h?.drainRate ?? 0,
+    headersLost: h?.lost ?? 0,
+    nativeRate: c.rate,
+    nativeLost: c.lost,
+  });
   const m = (x: number) => `${(x / 1e6).toFixed(2)} M`;
   print(
     `| ${m(r.offeredRate)}/s | ${r.offered} | ${r.decoded} | ${r.lost} | ${m(r.drainRate)}/s |` +
-      ` ${c.lost}, ${m(c.rate)}/s | ${(r.drainRate / c.rate).toFixed(2)}x |` +
+      ` ${h ? `${h.lost}, ${m(h.drainRate)}/s` : "-"} | ${c.lost}, ${m(c.rate)}/s |` +
+      ` ${(r.drainRate / c.rate).toFixed(2)}x | ${
+        h ? `${(h.drainRate / c.rate).toFixed(2)}x` : "-"
+      } |` +
       (liveView ? ` ${r.frames} | ${r.frameMs.toFixed(2)} |` : ""),
   );
 }

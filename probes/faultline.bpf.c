@@ -47,6 +47,10 @@
  * the new process's mappings while it lives); reserve failures (and syscalls or faults with no
  * room to keep their entry) are counted per CPU in "dropped" (key 0, in events), never silent.
  *
+ * Two macros build variants for bench/probe_cost.ts alone (never the committed object):
+ * FL_COST_EMPTY_FAULTS (the fault programs return at once: what the kernel's dispatch costs)
+ * and FL_COST_NO_FAULT_RECORDS (they do all their work but write no fault record).
+ *
  * Rebuild (deno task build:bpf, which is scripts/build_bpf.sh):
  *   clang -O2 -g -target bpf -D__TARGET_ARCH_x86 -I/usr/include/x86_64-linux-gnu \
  *     -fdebug-prefix-map=$PWD=. -c probes/faultline.bpf.c -o probes/faultline.bpf.o
@@ -374,6 +378,9 @@ static __always_inline void flush_fault(struct fault_start *s, __u64 id)
  * for its completion (fault_done), which writes both in one record. */
 static __always_inline int page_fault(__u64 *ctx, __u32 kind)
 {
+#ifdef FL_COST_EMPTY_FAULTS
+	return 0;
+#endif
 	__u64 id = traced_task();
 	if (!id)
 		return 0;
@@ -410,6 +417,9 @@ int on_page_fault_kernel(__u64 *ctx)
  * fl_fault_pair; without one, an fl_done with FL_UNPAIRED. */
 static __always_inline int fault_done(__u32 kind)
 {
+#ifdef FL_COST_EMPTY_FAULTS
+	return 0;
+#endif
 	__u64 id = traced_task();
 	if (!id)
 		return 0;
@@ -433,6 +443,10 @@ static __always_inline int fault_done(__u32 kind)
 	r.fault.error_code = s->error_code;
 	fill_header(&r.done.h, now, id, kind, 0);
 	r.done.latency_ns = now - start;
+#ifdef FL_COST_NO_FAULT_RECORDS
+	if (r.done.latency_ns != 1) /* keeps the work above from being optimized away */
+		return 0;
+#endif
 	if (bpf_ringbuf_output(&events, &r, sizeof(r), 0) != 0)
 		count_drop(2);
 	return 0;

@@ -9,3 +9,4 @@ cc=$(command -v clang || command -v cc)
 "$cc" -O2 -Wall -Wextra -Werror -o build/fork_tree workloads/fork_tree.c
 "$cc" -O2 -Wall -Wextra -Werror -o build/map_file workloads/map_file.c
 "$cc" -O2 -Wall -Wextra -Werror -pthread -o build/segv_touch workloads/segv_touch.c
+"$cc" -O2 -Wall -Wextra -Werror -pthread -o build/mixed_load workloads/mixed_load.c

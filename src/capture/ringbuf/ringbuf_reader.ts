@@ -120,6 +120,7 @@ export class RingbufReader {
     const data = this.#data;
     const headers = this.#headers;
     const mask = this.#mask;
+    const longest = this.#size - HEADER;
     let pos = this.#consumerPos;
     let records = 0;
     for (;;) {
@@ -131,7 +132,7 @@ export class RingbufReader {
         const header = Atomics.load(headers, at >>> 2);
         if (header & BUSY) break;
         const length = header & ~(BUSY | DISCARD);
-        if (length === 0 || length > this.#size - HEADER) {
+        if (length === 0 || length > longest) {
           throw new FaultlineError(
             `Cannot read the ring buffer: the record at position ${pos} claims ${length} bytes`,
           );
