@@ -45,6 +45,7 @@ const mixedMd = await run("overhead.ts", [
   `${tmp}/m.json`,
 ]);
 const costMd = await run("probe_cost.ts", []);
+const costMixedMd = await run("probe_cost.ts", ["--mixed"]);
 const liveMd = await run("ringbuf_live.ts", ["--json", `${tmp}/l.json`]);
 const lossMd = await run("engine_loss.ts", ["--json", `${tmp}/e.json`]);
 const quietMd = await run("quiet_and_quick.ts", []);
@@ -155,6 +156,15 @@ ${verdict(mixed)}
 \`deno run -A bench/probe_cost.ts\`
 
 ${costMd}
+
+\`deno run -A bench/probe_cost.ts --mixed\`
+
+${costMixedMd}
+
+On the mixed workload the process and mapping tables cost most: its four threads keep both CPUs
+busy, so every millisecond the reader spends is the workload's, and naming a file mapping reads
+/proc/PID/map_files, which waits for the traced process's mmap lock (a snapshot of
+/proc/PID/maps, when map_files no longer has the mapping, is read at most once per 200 ms).
 
 ## The reader, against libbpf's own consumer, and loss
 

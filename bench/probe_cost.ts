@@ -10,7 +10,10 @@
  * 2. Each program's own time per run (kernel.bpf_stats_enabled: run_time_ns / run_cnt, read
  *    by bpftool while a longer run traces), with the default 64 MiB ring and with a 4 MiB one.
  *
- *   deno run -A bench/probe_cost.ts [--rounds N]     (as root, clang, bpftool)
+ *   deno run -A bench/probe_cost.ts [--rounds N] [--mixed]     (as root, clang, bpftool)
+ *
+ * --mixed runs the steps on overhead.ts's mixed workload instead (the per-program costs stay on
+ * mmap_touch).
  *
  * @module
  */
@@ -27,11 +30,14 @@ import {
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { rounds: { type: "string", default: "8" } },
+  options: { rounds: { type: "string", default: "8" }, mixed: { type: "boolean", default: false } },
 });
 const rounds = Number(values.rounds);
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
-const WORKLOAD = [`${root}build/mmap_touch`, "2000", "64"];
+const mixedFile = Deno.makeTempFileSync({ dir: "/var/tmp", prefix: "faultline-mixed-" });
+const WORKLOAD = values.mixed
+  ? [`${root}build/mixed_load`, mixedFile, "4", "200", "64"]
+  : [`${root}build/mmap_touch`, "2000", "64"];
 
 /** Builds probes/faultline.bpf.c with `define` into build/, as scripts/build_bpf.sh does. */
 async function variant(define: string): Promise<string> {
@@ -118,8 +124,9 @@ for (let round = 0; round < rounds; round++) {
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(
-  `${WORKLOAD.slice(1).join(" ")} on mmap_touch, median of ${rounds} paired rounds ` +
-    `(each step adds to the one before it):\n`,
+  `${
+    values.mixed ? "mixed_load 4 threads x 200 rounds" : "mmap_touch 2000 64"
+  }, median of ${rounds} paired rounds (each step adds to the one before it):\n`,
 );
 console.log("| step | vs untraced | added by this step |");
 console.log("| --- | ---: | ---: |");
@@ -159,6 +166,13 @@ async function programCosts(ringSize: number): Promise<Map<string, number>> {
     Deno.writeTextFileSync(sysctl, was);
   }
   return costs;
+}
+
+if (values.mixed) {
+  try {
+    Deno.removeSync(mixedFile);
+  } catch { /* mixed_load unlinks it itself */ }
+  Deno.exit(0);
 }
 
 const SMALL_RING = 4 * 1024 * 1024;

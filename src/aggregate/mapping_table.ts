@@ -66,7 +66,10 @@ export interface MapsEntry {
 export interface MappingSource {
   /** /proc/PID/maps now, or null when the process is gone. */
   snapshot(pid: number): MapsEntry[] | null;
-  /** The file mapped at [start, end) of `pid` now, or null. */
+  /**
+   * The file mapped at exactly [start, end) of `pid` now (/proc/PID/map_files), or null: that
+   * mapping is gone, or merged with a neighbour (the table then looks at a snapshot).
+   */
   fileAt(pid: number, start: number, end: number): { path: string; deleted: boolean } | null;
 }
 
@@ -195,6 +198,12 @@ interface ProcessSpace {
   space: AddressSpace<Mapping>;
   /** The time (of the event that asked for it, kernel ns) of the last /proc snapshot. */
   snapshotAt: number;
+  /**
+   * The last /proc snapshot read to name a file mapping map_files no longer had, and when (as
+   * snapshotAt): reused within the snapshot spacing.
+   */
+  names: MapsEntry[] | null;
+  namesAt: number;
   unknown: Mapping;
   kernel: Mapping;
 }
@@ -307,6 +316,8 @@ export class MappingTable {
     return {
       space,
       snapshotAt: -Infinity,
+      names: null,
+      namesAt: -Infinity,
       unknown: new Mapping(pid, "[unknown]", false, 0, 0, 0, ""),
       kernel: new Mapping(pid, "[kernel]", false, 0, 0, 0, ""),
     };
@@ -415,7 +426,8 @@ export class MappingTable {
     let path = "[anon]";
     let deleted = false;
     if ((e.flags & MAP_ANONYMOUS) === 0 && e.fd >= 0) {
-      const file = this.#source.fileAt(e.pid, start, start + length);
+      const file = this.#source.fileAt(e.pid, start, start + length) ??
+        this.#fileInMaps(e.pid, s, start, e.timestampNs);
       path = file?.path ?? `[file fd ${e.fd}]`;
       deleted = file?.deleted ?? false;
     }
@@ -425,6 +437,28 @@ export class MappingTable {
       path === "[anon]" ? 0 : e.offset,
       new Mapping(e.pid, path, deleted, start, start + length, e.offset, perms),
     );
+  }
+
+  /**
+   * The file /proc/PID/maps shows holding `start` (a mapping merged with a neighbour), from a
+   * snapshot read at most once per snapshot spacing: a mapping already unmapped when its mmap
+   * is read is in no snapshot, and reading maps for each of them (the mmap lock, every mapping
+   * formatted) would slow the traced process down.
+   */
+  #fileInMaps(
+    pid: number,
+    s: ProcessSpace,
+    start: number,
+    timestampNs: number,
+  ): { path: string; deleted: boolean } | null {
+    if (s.names === null || timestampNs - s.namesAt >= this.#interval) {
+      s.names = this.#source.snapshot(pid);
+      s.namesAt = timestampNs;
+    }
+    const entry = s.names?.find((m) => m.start <= start && start < m.end);
+    return entry !== undefined && entry.path !== "" && !entry.path.startsWith("[")
+      ? { path: entry.path, deleted: entry.deleted }
+      : null;
   }
 
   #brk(e: BrkEvent): void {

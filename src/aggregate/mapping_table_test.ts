@@ -98,6 +98,26 @@ Deno.test("MappingTable names a file mapping when it is made, and counts its fau
   assert.equal(r!.latency_ns.count, 3);
 });
 
+Deno.test("MappingTable names a file mapping map_files lacks from a snapshot, read once per interval", () => {
+  // A mapping merged with its neighbour: map_files has no entry of its exact range; maps has
+  // the merged one. Mappings already unmapped are in no snapshot: [file fd N], and no snapshot
+  // per mmap (each one takes the mmap lock of the traced process).
+  const merged = entry(0x20000, 0x20000 + 16 * P, "/data/merged", "r--s");
+  const { source, reads } = fakeProc({ [PID]: [merged] });
+  const t = new MappingTable({ source, snapshotIntervalMs: 200 });
+  t.add(mmap(PID, 0x20000 + 8 * P, 8 * P, 3, 0x01));
+  const first = reads.length; // the process's first sight, and the name
+  for (let i = 0; i < 50; i++) t.add(mmap(PID, 0x900000 + i * 64 * P, 8 * P, 4, 0x01));
+  assert.equal(reads.length, first, "no snapshot for 50 more mmaps inside the interval");
+  for (const e of fault(0x20000 + 9 * P, { errorCode: 4 })) t.add(e);
+  for (const e of fault(0x900000, { errorCode: 4 })) t.add(e);
+  const paths = t.report().map((r) => r.path).sort();
+  assert.deepEqual(paths, ["/data/merged", "[file fd 4]"]);
+  clock += 200e6;
+  t.add(mmap(PID, 0xa00000, 8 * P, 4, 0x01));
+  assert.equal(reads.length, first + 1, "read again once the interval has passed");
+});
+
 Deno.test("MappingTable follows munmap, mremap and brk, and a fork's copy of the address space", () => {
   const { source } = fakeProc({ [PID]: [entry(0x5000, 0x6000, "/bin/w")] });
   const t = new MappingTable({ source });

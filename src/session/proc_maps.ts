@@ -71,9 +71,7 @@ export const procMappingSource: MappingSource = {
       const deleted = target.endsWith(DELETED);
       return { path: deleted ? target.slice(0, -DELETED.length) : target, deleted };
     } catch {
-      // Merged with a neighbour, or no map_files: the maps line holding it says the same.
-      const entry = this.snapshot(pid)?.find((e) => e.start <= start && start < e.end);
-      return entry && entry.path !== "" ? { path: entry.path, deleted: entry.deleted } : null;
+      return null; // gone, or merged with a neighbour: the table looks at a snapshot
     }
   },
 };
