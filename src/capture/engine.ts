@@ -30,8 +30,9 @@ export interface EventSink {
    */
   readonly folder?: KindStore;
   /**
-   * With {@link EventSink.folder}: called with each ring record after it is folded, for what
-   * the folder does not fold itself (the aggregation's per-process and per-mapping tables).
+   * With {@link EventSink.folder}: called with each record after it is folded (each of the
+   * records one ring record holds: a fault and its completion travel together), for what the
+   * folder does not fold itself (the aggregation's per-process and per-mapping tables).
    */
   readonly recordTap?: (view: DataView, at: number) => void;
   /** The engine learned that `count` events were lost. */
