@@ -18,6 +18,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { benchWorkload, median, pairedRounds, workloadMs } from "./_paired_rounds.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -32,13 +33,8 @@ const { values, positionals } = parseArgs({
 const [maps = "2000", pages = "64"] = positionals;
 const rounds = Number(values.rounds);
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
-const mixedFile = Deno.makeTempFileSync({ dir: "/var/tmp", prefix: "faultline-mixed-" });
-const workload = values.mixed
-  ? [`${root}build/mixed_load`, mixedFile, "4", "200", "64"]
-  : [`${root}build/mmap_touch`, maps, pages];
-const workloadName = values.mixed
-  ? "mixed_load 4 threads x 200 rounds (small anonymous maps, a 64-page shared file, mprotect, madvise)"
-  : `mmap_touch ${maps} ${pages} (${Number(maps) * Number(pages)} first-touch faults)`;
+const load = benchWorkload(values.mixed, maps, pages);
+const workload = load.argv;
 
 /** Runs argv, returns the workload's own ms from its last line. */
 async function timed(argv: string[], env?: Record<string, string>): Promise<number> {
@@ -48,10 +44,7 @@ async function timed(argv: string[], env?: Record<string, string>): Promise<numb
     stderr: "null",
     env,
   }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  const ms = /, ([\d.]+) ms$/m.exec(text);
-  if (!ms) throw new Error(`${argv.join(" ")} printed no time (status ${out.code}): ${text}`);
-  return Number(ms[1]);
+  return workloadMs(new TextDecoder().decode(out.stdout));
 }
 
 /**
@@ -91,7 +84,7 @@ async function underBpftrace(script: string): Promise<number> {
   while (!(await reader.read()).done) { /* the maps it prints */ }
   await bt.status;
   Deno.removeSync(file);
-  return Number(/, ([\d.]+) ms$/m.exec(text)![1]);
+  return workloadMs(text);
 }
 
 const deno = Deno.execPath();
@@ -168,23 +161,11 @@ const rows = allRows
   .filter(([id]) => id === "untraced" || only === undefined || only.includes(id))
   .map(([, name, run]) => [name, run] as const);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(
-  `workload: ${workloadName}; each round runs every tracer once after an untraced run, and a row's
+  `workload: ${load.name}; each round runs every tracer once after an untraced run, and a row's
 ratio is the median over ${rounds} rounds of (its time / that round's untraced time)\n`,
 );
-// Round by round, so each tracer's time is set against an untraced run made beside it.
-const times = rows.map(() => [] as number[]);
-const ratios = rows.map(() => [] as number[]);
-for (let round = 0; round < rounds; round++) {
-  let base = 0;
-  for (const [i, [, run]] of rows.entries()) {
-    const ms = await run();
-    if (i === 0) base = ms;
-    times[i]!.push(ms);
-    ratios[i]!.push(ms / base);
-  }
-}
+const { times, ratios } = await pairedRounds(rows.map(([, run]) => run), rounds);
 console.log("| tracer | workload ms (median) | vs untraced (median of pairs) |");
 console.log("| --- | ---: | ---: |");
 for (const [i, [name]] of rows.entries()) {
@@ -195,8 +176,8 @@ if (values.json !== undefined) {
     values.json,
     JSON.stringify(
       {
-        workload: workload.map((a) => a === mixedFile ? "FILE" : a.replace(root, "")),
-        workloadName,
+        workload: load.shown,
+        workloadName: load.name,
         rounds,
         rows: rows.map(([name], i) => ({ name, ms: median(times[i]!), ratio: median(ratios[i]!) })),
       },
@@ -205,6 +186,4 @@ if (values.json !== undefined) {
     ),
   );
 }
-try {
-  Deno.removeSync(mixedFile);
-} catch { /* mixed_load unlinks it itself */ }
+load.cleanup();

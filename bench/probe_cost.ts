@@ -19,6 +19,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { benchWorkload, median, pairedRounds, workloadMs } from "./_paired_rounds.ts";
 import {
   Aggregator,
   attributionTables,
@@ -34,10 +35,8 @@ const { values } = parseArgs({
 });
 const rounds = Number(values.rounds);
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
-const mixedFile = Deno.makeTempFileSync({ dir: "/var/tmp", prefix: "faultline-mixed-" });
-const WORKLOAD = values.mixed
-  ? [`${root}build/mixed_load`, mixedFile, "4", "200", "64"]
-  : [`${root}build/mmap_touch`, "2000", "64"];
+const load = benchWorkload(values.mixed);
+const WORKLOAD = load.argv;
 
 /** Builds probes/faultline.bpf.c with `define` into build/, as scripts/build_bpf.sh does. */
 async function variant(define: string): Promise<string> {
@@ -62,15 +61,9 @@ async function variant(define: string): Promise<string> {
   return out;
 }
 
-const msOf = (text: string) => {
-  const m = /, ([\d.]+) ms$/m.exec(text);
-  if (!m) throw new Error(`the workload printed no time: ${text}`);
-  return Number(m[1]);
-};
-
 async function untraced(): Promise<number> {
   const out = await new Deno.Command(WORKLOAD[0]!, { args: WORKLOAD.slice(1) }).output();
-  return msOf(new TextDecoder().decode(out.stdout));
+  return workloadMs(new TextDecoder().decode(out.stdout));
 }
 
 /** The workload's own time traced by `engine` into `aggregator`. */
@@ -89,7 +82,7 @@ async function traced(
   }
   const text = Deno.readTextFileSync(output);
   Deno.removeSync(output);
-  return msOf(text);
+  return workloadMs(text);
 }
 
 const empty = await variant("FL_COST_EMPTY_FAULTS");
@@ -113,20 +106,10 @@ const rows: [string, () => Promise<number>][] = [
     () => traced(new RingbufEngine(), new Aggregator(EVENT_KINDS, attributionTables())),
   ],
 ];
-const ratios = rows.map(() => [] as number[]);
-for (let round = 0; round < rounds; round++) {
-  let base = 0;
-  for (const [i, [, run]] of rows.entries()) {
-    const ms = await run();
-    if (i === 0) base = ms;
-    ratios[i]!.push(ms / base);
-  }
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const { ratios } = await pairedRounds(rows.map(([, run]) => run), rounds);
 console.log(
-  `${
-    values.mixed ? "mixed_load 4 threads x 200 rounds" : "mmap_touch 2000 64"
-  }, median of ${rounds} paired rounds (each step adds to the one before it):\n`,
+  `${load.name.replace(/ \(.*\)$/, "")}, median of ${rounds} paired rounds ` +
+    `(each step adds to the one before it):\n`,
 );
 console.log("| step | vs untraced | added by this step |");
 console.log("| --- | ---: | ---: |");
@@ -168,12 +151,8 @@ async function programCosts(ringSize: number): Promise<Map<string, number>> {
   return costs;
 }
 
-if (values.mixed) {
-  try {
-    Deno.removeSync(mixedFile);
-  } catch { /* mixed_load unlinks it itself */ }
-  Deno.exit(0);
-}
+load.cleanup();
+if (values.mixed) Deno.exit(0);
 
 const SMALL_RING = 4 * 1024 * 1024;
 const big = await programCosts(DEFAULT_RING_SIZE);
