@@ -58,6 +58,7 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include "faultline.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -149,12 +150,30 @@ struct pt_regs {
 struct thread_info {
 	__u32 status;
 } __attribute__((preserve_access_index));
+struct super_block {
+	__u32 s_dev; /* dev_t: major << 20 | minor */
+} __attribute__((preserve_access_index));
+struct inode {
+	unsigned long i_ino;
+	struct super_block *i_sb;
+} __attribute__((preserve_access_index));
+struct file {
+	struct inode *f_inode;
+} __attribute__((preserve_access_index));
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+} __attribute__((preserve_access_index));
+struct files_struct {
+	struct fdtable *fdt;
+} __attribute__((preserve_access_index));
 struct task_struct {
 	struct thread_info thread_info;
 	int pid;
 	int tgid;
 	int exit_code;
 	char comm[16];
+	struct files_struct *files;
 } __attribute__((preserve_access_index));
 
 /* x86-64 syscall numbers (asm/unistd_64.h) of the calls traced. */
@@ -256,6 +275,23 @@ static __always_inline int syscall_enter(__u64 addr, __u64 len, __u64 prot, __u6
 	return 0;
 }
 
+/* The inode number and device of the file open at descriptor `fd` of the current process: what
+ * faultline checks /proc/PID/fd/N against to name a file mapping without the mmap lock that
+ * /proc/PID/map_files takes. Left 0 when there is none. */
+static __always_inline void file_of_fd(__s32 fd, __u64 *ino, __u32 *dev)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = NULL;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) != 0 || !f)
+		return;
+	*ino = BPF_CORE_READ(f, f_inode, i_ino);
+	*dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+}
+
 static __always_inline int syscall_exit(__s64 ret, __u32 kind)
 {
 	__u64 id = traced_task();
@@ -276,8 +312,10 @@ static __always_inline int syscall_exit(__s64 ret, __u32 kind)
 		r->prot = (__u32)s->prot;
 		r->flags = (__u32)s->flags;
 		r->fd = (__s32)s->fd;
-		r->pad = 0;
+		r->dev = 0;
 		r->addr2 = s->addr2;
+		if (kind == FL_MMAP && (__s32)s->fd >= 0 && (ret < -4095 || ret >= 0))
+			file_of_fd((__s32)s->fd, &r->addr2, &r->dev);
 		bpf_ringbuf_submit(r, 0);
 	}
 	s->ts_ns = 0;

@@ -69,6 +69,8 @@ struct fl_header { /* 24 bytes */
 
 /* 88 bytes: one completed memory-mapping syscall. Fields a call does not have are 0 (fd -1):
  *   mmap      addr len prot flags fd off        ret: the address or -errno
+ *             a file's (fd >= 0, success): addr2 its inode number, dev its device (the
+ *             kernel's dev_t, major << 20 | minor), as the descriptor held it at the exit
  *   munmap    addr len                          ret: 0 or -errno
  *   mremap    addr len(old) off(new len) flags addr2(new addr)   ret: the address or -errno
  *   mprotect  addr len prot                     ret: 0 or -errno
@@ -85,7 +87,7 @@ struct fl_syscall {
 	__u32 prot;
 	__u32 flags;
 	__s32 fd;
-	__u32 pad;
+	__u32 dev;
 	__u64 addr2;
 };
 

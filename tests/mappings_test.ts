@@ -183,3 +183,31 @@ probeTest("trace.ts --by mapping prints the mappings and --mappings-csv writes t
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+probeTest(
+  "ringbuf: file mappings unmapped before faultline reads them are named through their descriptor",
+  async () => {
+    // mixed_load maps its file 2 x 20 times, reads 1,024 pages (64 faults with fault-around)
+    // and unmaps it at once, keeping the descriptor open: by the time a mapping's mmap is read,
+    // /proc/PID/map_files no longer has it; the probes give the descriptor's inode and device,
+    // which /proc/PID/fd/N still matches.
+    const dir = Deno.makeTempDirSync({ dir: "/var/tmp" });
+    const path = `${dir}/mixed.bin`;
+    try {
+      const output = `${dir}/out.txt`;
+      const report = await trace({
+        command: [repoPath("build/mixed_load"), path, "2", "20", "1024"],
+        engine: makeEngine("ringbuf"),
+        commandOutput: output,
+      });
+      assert.equal(report.exit_status, 0, Deno.readTextFileSync(output));
+      const rows = report.mappings!;
+      const named = rows.filter((r) => r.path === path);
+      assert.equal(named.length, 40, "every mapping of the file, by its path");
+      for (const r of named) assert.ok(r.faults > 0 && r.perms === "r--s", JSON.stringify(r));
+      assert.deepEqual(rows.filter((r) => r.path.startsWith("[file fd")), []);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);

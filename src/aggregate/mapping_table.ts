@@ -67,10 +67,17 @@ export interface MappingSource {
   /** /proc/PID/maps now, or null when the process is gone. */
   snapshot(pid: number): MapsEntry[] | null;
   /**
-   * The file mapped at exactly [start, end) of `pid` now (/proc/PID/map_files), or null: that
-   * mapping is gone, or merged with a neighbour (the table then looks at a snapshot).
+   * The file mapped at [start, end) of `pid`, or null: from descriptor `file.fd` when it still
+   * holds that inode and device (no lock of the traced process taken), else from
+   * /proc/PID/map_files of exactly that range (null when the mapping is gone, or merged with a
+   * neighbour: the table then looks at a snapshot).
    */
-  fileAt(pid: number, start: number, end: number): { path: string; deleted: boolean } | null;
+  fileAt(
+    pid: number,
+    start: number,
+    end: number,
+    file?: { fd: number; inode: number; device: number },
+  ): { path: string; deleted: boolean } | null;
 }
 
 /**
@@ -426,8 +433,12 @@ export class MappingTable {
     let path = "[anon]";
     let deleted = false;
     if ((e.flags & MAP_ANONYMOUS) === 0 && e.fd >= 0) {
-      const file = this.#source.fileAt(e.pid, start, start + length) ??
-        this.#fileInMaps(e.pid, s, start, e.timestampNs);
+      const file = this.#source.fileAt(
+        e.pid,
+        start,
+        start + length,
+        e.file && { fd: e.fd, inode: e.file.inode, device: e.file.device },
+      ) ?? this.#fileInMaps(e.pid, s, start, e.timestampNs);
       path = file?.path ?? `[file fd ${e.fd}]`;
       deleted = file?.deleted ?? false;
     }

@@ -91,6 +91,11 @@ export interface MmapEvent extends EventBase {
   readonly ret: bigint;
   /** Time from syscall entry to exit, in ns. */
   readonly latencyNs: number;
+  /**
+   * A file mapping's file as the descriptor held it at the call's exit: its inode number and
+   * device (the kernel's dev_t, major << 20 | minor); absent when unknown (the bpftrace engine).
+   */
+  readonly file?: { readonly inode: number; readonly device: number };
 }
 
 /**

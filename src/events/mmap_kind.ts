@@ -48,17 +48,24 @@ export const mmapKind: EventKindDefinition<MmapEvent> = {
     struct: "fl_syscall",
     layout: S,
     ids: { mmap: 1 },
-    decode: (view, at) => ({
-      kind: "mmap",
-      ...syscallHead(view, at),
-      addr: view.getBigUint64(at + S.addr, true),
-      length: readU64(view, at + S.len),
-      prot: view.getUint32(at + S.prot, true),
-      flags: view.getUint32(at + S.flags, true),
-      fd: view.getInt32(at + S.fd, true),
-      offset: readU64(view, at + S.off),
-      ret: view.getBigInt64(at + S.ret, true),
-    }),
+    decode(view, at) {
+      const event: MmapEvent = {
+        kind: "mmap",
+        ...syscallHead(view, at),
+        addr: view.getBigUint64(at + S.addr, true),
+        length: readU64(view, at + S.len),
+        prot: view.getUint32(at + S.prot, true),
+        flags: view.getUint32(at + S.flags, true),
+        fd: view.getInt32(at + S.fd, true),
+        offset: readU64(view, at + S.off),
+        ret: view.getBigInt64(at + S.ret, true),
+      };
+      // A file's: its inode (in addr2) and device, as faultline.h lays them out for mmap.
+      const inode = readU64(view, at + S.addr2);
+      return inode === 0
+        ? event
+        : { ...event, file: { inode, device: view.getUint32(at + S.dev, true) } };
+    },
   },
   line: {
     tags: { m: "mmap" },

@@ -19,7 +19,7 @@ export const FL_SYSCALL = {
   prot: 64,
   flags: 68,
   fd: 72,
-  pad: 76,
+  dev: 76,
   addr2: 80,
   size: 88,
 } as const;

@@ -55,6 +55,36 @@ export function parseProcMaps(text: string): MapsEntry[] {
  * assert.ok(maps.some((e) => e.path === "[stack]"));
  * ```
  */
+/** A kernel dev_t (major << 20 | minor) as stat(2) encodes a device. */
+function userDevice(kernel: number): number {
+  const major = kernel >>> 20, minor = kernel & 0xfffff;
+  return (minor & 0xff) + major * 0x100 + (minor & ~0xff) * 0x1000;
+}
+
+/** The file at /proc/PID/fd/FD if it is still inode `inode` on `device` (a kernel dev_t). */
+function fileOfDescriptor(
+  pid: number,
+  fd: number,
+  inode: number,
+  device: number,
+): { path: string; deleted: boolean } | null {
+  const link = `/proc/${pid}/fd/${fd}`;
+  const same = () => {
+    const st = Deno.statSync(link);
+    return st.ino === inode && st.dev === userDevice(device);
+  };
+  try {
+    // Checked before and after the link is read: the descriptor was not reused in between.
+    if (!same()) return null;
+    const target = Deno.readLinkSync(link);
+    if (!same()) return null;
+    const deleted = target.endsWith(DELETED);
+    return { path: deleted ? target.slice(0, -DELETED.length) : target, deleted };
+  } catch {
+    return null; // closed, or the process is gone
+  }
+}
+
 export const procMappingSource: MappingSource = {
   snapshot(pid) {
     try {
@@ -63,7 +93,11 @@ export const procMappingSource: MappingSource = {
       return null;
     }
   },
-  fileAt(pid, start, end) {
+  fileAt(pid, start, end, file) {
+    if (file !== undefined) {
+      const named = fileOfDescriptor(pid, file.fd, file.inode, file.device);
+      if (named !== null) return named;
+    }
     try {
       const target = Deno.readLinkSync(
         `/proc/${pid}/map_files/${start.toString(16)}-${end.toString(16)}`,
