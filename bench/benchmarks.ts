@@ -162,9 +162,11 @@ ${costMd}
 ${costMixedMd}
 
 On the mixed workload the process and mapping tables cost most: its four threads keep both CPUs
-busy, so every millisecond the reader spends is the workload's, and naming a file mapping reads
-/proc/PID/map_files, which waits for the traced process's mmap lock (a snapshot of
-/proc/PID/maps, when map_files no longer has the mapping, is read at most once per 200 ms).
+busy, so every millisecond the reader spends folding is the workload's (one mapping row per small
+mapping, thousands of them). Naming file mappings takes no lock of the traced process when the
+mmap's descriptor still holds the file (/proc/PID/fd/N, checked against the inode and device the
+probes read); /proc/PID/map_files, which waits for its mmap lock, only otherwise, and a snapshot of
+/proc/PID/maps at most once per 200 ms.
 
 ## The reader, against libbpf's own consumer, and loss
 
