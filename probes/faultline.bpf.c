@@ -7,7 +7,9 @@
  * The same events as faultline.bt, so both engines report the same counts:
  *   tp_btf/sys_enter, tp_btf/sys_exit (the raw syscall tracepoints, filtered to
  *       mmap, munmap, mremap, mprotect, madvise, brk and msync of 64-bit syscalls: the same
- *       events as syscalls:sys_{enter,exit}_*)      latency per thread, args, return
+ *       events as syscalls:sys_{enter,exit}_*)      latency per thread, args, return; for
+ *       a file mmap, the inode and device of the file at its descriptor (faultline names the
+ *       mapping from /proc/PID/fd/N when that descriptor still holds it)
  *   tp_btf/page_fault_{user,kernel}                     address, ip, error code (the BTF
  *       flavour of exceptions:page_fault_*: the same events, called without the classic
  *       tracepoint's copy of the arguments, about half the cost per fault)
