@@ -15,10 +15,11 @@ const TREE = [repoPath("build/fork_tree"), String(MAPS), String(PAGES)];
 /**
  * How far faultline's count may be outside the range perf stat gives over PERF_RUNS runs of the
  * same command: the tree's own run-to-run variation (fork timing moves its copy-on-write faults:
- * seen 568 to 583 over six perf stat runs) is what the range measures; this is the margin
- * beyond it.
+ * seen 568 to 588 between runs, while five perf stat runs once spanned only 578 to 583) is what
+ * the range measures, in part; this margin covers the rest. A process left out would cost 100
+ * faults or more (each child maps and touches 5 x 20 pages).
  */
-const MARGIN = 8;
+const MARGIN = 20;
 const PERF_RUNS = 5;
 
 /** Asserts `count` is within MARGIN of perf stat's range [min, max]. */
