@@ -33,11 +33,11 @@
  * Per-thread state (syscall entry, the pending page fault) lives in task-local storage, cheaper
  * than a hash map keyed by tid and freed with the thread.
  *
- * Cost: on this kind of machine every helper call costs ~80 ns and bpf_ktime_get_ns ~130 ns
- * (bpf_stats run_time_ns of variants, see BENCHMARKS.md), so the per-fault path keeps them few:
- * the page_fault tracepoint writes no record (2 calls: the clock, the task storage), the
- * completion writes the fault and itself as one record from the stack (3: the clock, the
- * storage, bpf_ringbuf_output); "traced" is a bitmap, whose lookup the verifier inlines.
+ * Cost (bpf_stats of variants on the reference VM; bench/probe_cost.ts): the clock is the
+ * dearest call (~130 ns); the page_fault tracepoint writes no record (the clock and the task
+ * storage), the completion writes the fault and itself as one record; "traced" is a bitmap,
+ * whose lookup the verifier inlines. With a ring larger than the cache, the record's write
+ * itself misses the cache (~470 ns per completion with 64 MiB, ~280 ns with 4 MiB).
  *
  * Output contract: records in the ring buffer map "events" (struct fl_syscall, fl_fault,
  * fl_done, fl_fault_pair, fl_task, told apart by fl_header.kind; a record whose header has
@@ -190,6 +190,13 @@ struct task_struct {
 /* thread_info.status: the task is in a 32-bit syscall, whose numbers are others. */
 #define TS_COMPAT 0x0002
 
+/* The word of the bitmap "traced" holding tgid's bit (tgid % 64), or NULL past its end. */
+static __always_inline __u64 *traced_word(__u32 tgid)
+{
+	__u32 word = tgid / 64;
+	return bpf_map_lookup_elem(&traced, &word);
+}
+
 /* Whether the current task's process (tgid) is one faultline traces. */
 static __always_inline int in_scope(__u32 tgid)
 {
@@ -197,8 +204,7 @@ static __always_inline int in_scope(__u32 tgid)
 		return tgid != config.self_tgid;
 	if (config.mode == FL_MODE_CGROUP)
 		return bpf_get_current_ancestor_cgroup_id(config.cgroup_level) == config.cgroup_id;
-	__u32 word = tgid / 64;
-	__u64 *bits = bpf_map_lookup_elem(&traced, &word);
+	__u64 *bits = traced_word(tgid);
 	return bits && ((*bits >> (tgid % 64)) & 1);
 }
 
@@ -473,7 +479,8 @@ static __always_inline int fault_done(__u32 kind)
 		bpf_ringbuf_submit(r, 0);
 		return 0;
 	}
-	/* Built on the stack and copied by one helper call: cheaper than reserve + submit. */
+	/* Built on the stack and copied by one helper call (measured no dearer than reserve +
+	 * submit). */
 	struct fl_fault_pair r;
 	__u64 start = s->ts_ns;
 	s->ts_ns = 0;
@@ -534,8 +541,7 @@ int on_process_fork(__u64 *ctx)
 		if (!config.follow_children)
 			return 0;
 		/* Before the child first runs: none of its events can be missed. */
-		__u32 word = child_tgid / 64;
-		__u64 *bits = bpf_map_lookup_elem(&traced, &word);
+		__u64 *bits = traced_word(child_tgid);
 		if (!bits) {
 			count_drop(1);
 			return 0;
@@ -581,8 +587,7 @@ int on_process_exit(__u64 *ctx)
 	if (config.mode == FL_MODE_PIDS)
 	{
 		/* Its tgid may be reused by anyone. */
-		__u32 word = tgid / 64;
-		__u64 *bits = bpf_map_lookup_elem(&traced, &word);
+		__u64 *bits = traced_word(tgid);
 		if (bits)
 			__sync_fetch_and_and(bits, ~(1ULL << (tgid % 64)));
 	}
