@@ -16,6 +16,9 @@ import {
   trace,
 } from "../mod.ts";
 import { isAlive } from "../src/common/process_state.ts";
+import { findExecutable } from "../src/common/find_executable.ts";
+import { onlineCpus } from "../src/capture/online_cpus.ts";
+import { BPFTRACE_SCRIPT } from "../src/capture/bpftrace/bpftrace_engine.ts";
 import { perfCounts, straceCounts as straceCallCounts } from "./_kernel_counts.ts";
 import { probeTest, repoPath } from "./_capability.ts";
 
@@ -378,6 +381,49 @@ probeTest(
       Math.abs(accounted - total(full)) <= 2 * FAULT_TOLERANCE,
       `${accounted} vs ${total(full)}`,
     );
+  },
+);
+
+probeTest(
+  "bpftrace: a window or barrier line lost in a full buffer is sent again, not waited for",
+  async () => {
+    // The window's W lines and the barrier's S lines travel through the per-CPU buffers with
+    // the events, so a full buffer can lose one (bpftrace says "Lost N events" instead). This
+    // bpftrace runs the real script changed so that the first W 1, W 0 and each CPU's first
+    // S line are lost that way: the trace must still open, close and drain, and count them.
+    const dir = await Deno.makeTempDir({ prefix: "faultline-lossy-" });
+    const lossOnce = (line: string, key: string, args = "") =>
+      `if (@fl_lost_once[${key}]) { printf("${line}\\n"${args}); } ` +
+      `else { @fl_lost_once[${key}] = 1; printf("Lost 1 events\\n"); }`;
+    const script = await Deno.readTextFile(BPFTRACE_SCRIPT);
+    const lossy = script
+      .replace(`printf("W 1\\n");`, lossOnce("W 1", "-1"))
+      .replace(`printf("W 0\\n");`, lossOnce("W 0", "-2"))
+      .replace(`printf("S %d\\n", cpu);`, lossOnce("S %d", "cpu", ", cpu"))
+      .replace("END\n{\n", "END\n{\n\tclear(@fl_lost_once);\n");
+    assert.equal(lossy.split("@fl_lost_once").length - 1, 7, "three lines and END changed");
+    await Deno.writeTextFile(`${dir}/lossy.bt`, lossy);
+    // bpftrace's first argument is faultline's script: this one runs the changed copy.
+    await Deno.writeTextFile(
+      `${dir}/bpftrace`,
+      `#!/bin/sh\nshift\nexec ${findExecutable("bpftrace")} ${dir}/lossy.bt "$@"\n`,
+      { mode: 0o755 },
+    );
+    try {
+      const argv = [WORKLOAD, "20", "4"];
+      const report = await trace({
+        command: argv,
+        engine: new BpftraceEngine({ bpftrace: `${dir}/bpftrace` }),
+      });
+      const clean = await trace({ command: argv, engine: new BpftraceEngine() });
+      // W 1, W 0 and one S line per online CPU were each lost once, and counted.
+      assert.equal(report.lost, 2 + onlineCpus().length);
+      assert.equal(clean.lost, 0);
+      assert.equal(report.counts.mmap, clean.counts.mmap, "every mmap counted");
+      assert.equal(report.counts.munmap, clean.counts.munmap, "every munmap counted");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 );
 

@@ -16,6 +16,8 @@ import { parseBpftraceLine } from "./bpftrace_line_parser.ts";
 const NOISE = /couldn't set RLIMIT_MEMLOCK/;
 const STDERR_LIMIT = 16 * 1024;
 const BARRIER_TIMEOUT_MS = 5_000;
+/** How long a window or barrier line is waited for before its signal is sent again. */
+const RESEND_MS = 250;
 const KILL_AFTER_MS = 10_000;
 
 /** What a {@link BpftraceCapture} runs. */
@@ -193,18 +195,16 @@ export class BpftraceCapture implements Capture {
   async #setWindow(open: boolean): Promise<void> {
     if (!this.#running) return;
     const path = `${this.#barrierPath}-${open ? "open" : "close"}`;
-    try {
-      await new Deno.Command(path, { stdin: "null", stdout: "null", stderr: "null" }).output();
-    } catch { /* the path does not exist: the execve that fails is the signal */ }
-    const deadline = performance.now() + BARRIER_TIMEOUT_MS;
-    while (this.#running && this.#window !== open) {
-      if (performance.now() > deadline) {
-        throw new FaultlineError(
-          `Cannot ${open ? "open" : "close"} bpftrace's tracing window: its W line never came`,
-        );
-      }
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    await this.#untilSeen(
+      async () => {
+        try {
+          await new Deno.Command(path, { stdin: "null", stdout: "null", stderr: "null" })
+            .output();
+        } catch { /* the path does not exist: the execve that fails is the signal */ }
+      },
+      () => this.#window === open,
+      () => `Cannot ${open ? "open" : "close"} bpftrace's tracing window: its W line never came`,
+    );
   }
 
   /**
@@ -216,30 +216,55 @@ export class BpftraceCapture implements Capture {
     const taskset = findExecutable("taskset");
     if (taskset === null) return;
     const cpus = onlineCpus();
+    const missing = () => cpus.filter((c) => !this.#barriersSeen.has(c));
     this.#barriersSeen.clear();
-    await Promise.all(cpus.map((cpu) => {
-      const helper = new Deno.Command(taskset, {
-        args: ["-c", String(cpu), this.#barrierPath],
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-      // Known before any of its lines can be read (they come through this same event loop).
-      this.#helpers.add(helper.pid);
-      // One whose exit line never came (the window was closed) is not kept for ever.
-      if (this.#helpers.size > 1024) this.#helpers.delete(this.#helpers.values().next().value!);
-      return helper.status;
-    }));
+    await this.#untilSeen(
+      () =>
+        Promise.all(
+          missing().map((cpu) => {
+            const helper = new Deno.Command(taskset, {
+              args: ["-c", String(cpu), this.#barrierPath],
+              stdin: "null",
+              stdout: "null",
+              stderr: "null",
+            }).spawn();
+            // Known before any of its lines can be read (they come through this same event loop).
+            this.#helpers.add(helper.pid);
+            // One whose exit line never came (the window was closed) is not kept for ever.
+            if (this.#helpers.size > 1024) {
+              this.#helpers.delete(this.#helpers.values().next().value!);
+            }
+            return helper.status;
+          }),
+        ).then(() => {}),
+      () => missing().length === 0,
+      () =>
+        `Cannot drain bpftrace's buffers: its barrier lines from CPUs ${
+          missing().join(",")
+        } never came`,
+    );
+  }
+
+  /**
+   * Runs `signal` until `seen` holds, waiting for bpftrace's line between tries. The line
+   * travels through the same per-CPU buffers as the events, so a full buffer can lose it
+   * (bpftrace then says "Lost N events"): the signal is sent again after RESEND_MS, which is
+   * harmless, since every signal sets a state or marks a CPU seen.
+   */
+  async #untilSeen(
+    signal: () => Promise<void>,
+    seen: () => boolean,
+    failure: () => string,
+  ): Promise<void> {
     const deadline = performance.now() + BARRIER_TIMEOUT_MS;
-    while (this.#running && cpus.some((c) => !this.#barriersSeen.has(c))) {
-      if (performance.now() > deadline) {
-        throw new FaultlineError(
-          `Cannot drain bpftrace's buffers: its barrier lines from CPUs ${
-            cpus.filter((c) => !this.#barriersSeen.has(c)).join(",")
-          } never came`,
-        );
+    while (this.#running && !seen()) {
+      await signal();
+      const resend = performance.now() + RESEND_MS;
+      while (this.#running && !seen() && performance.now() < resend) {
+        if (performance.now() > deadline) throw new FaultlineError(failure());
+        await new Promise((r) => setTimeout(r, 2));
       }
-      await new Promise((r) => setTimeout(r, 2));
+      if (performance.now() > deadline && !seen()) throw new FaultlineError(failure());
     }
   }
 
