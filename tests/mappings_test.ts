@@ -102,7 +102,8 @@ for (const name of ENGINE_NAMES) {
       const dir = Deno.makeTempDirSync({ dir: "/var/tmp" });
       const path = `${dir}/gone.bin`;
       const child = new Deno.Command(WORKLOAD, {
-        args: [path, String(PAGES), String(ANON), "2"],
+        // It sleeps until the SIGUSR1 sent once the probes are attached (60 s at most).
+        args: [path, String(PAGES), String(ANON), "60"],
         stdout: "piped",
         stderr: "piped",
       }).spawn();
@@ -115,7 +116,11 @@ for (const name of ENGINE_NAMES) {
           said += value;
         }
         reader.releaseLock();
-        const report = await trace({ pid: child.pid, engine: makeEngine(name) });
+        const report = await trace({
+          pid: child.pid,
+          engine: makeEngine(name),
+          onAttached: () => child.kill("SIGUSR1"),
+        });
         const { stdout } = await child.output();
         const own = ownCounts(new TextDecoder().decode(stdout));
         const file = fileRow(report, path, child.pid);

@@ -6,7 +6,8 @@
 //   maps it shared, read-write, with MADV_RANDOM (no readahead, no fault-around: one fault
 //   per page); closes the descriptor; writes one byte to the first half of the pages;
 //   unlinks the file; with PAUSE_SECONDS, says "map_file: deleted PID" on stderr and sleeps
-//   that long (for a tracer to attach with --pid); writes one byte to the rest. Then maps ANON_PAGES private anonymous
+//   that long or until a SIGUSR1 (for a tracer to attach with --pid: whoever starts it can say
+//   when the tracer is ready); writes one byte to the rest. Then maps ANON_PAGES private anonymous
 //   pages and writes one byte to each.
 // Prints, from getrusage around each touching loop (what the kernel counted for the process):
 //   map_file: file 0xSTART PAGES pages minor N major M   (with PAUSE_SECONDS: the second half)
@@ -14,6 +15,7 @@
 // Exits 0, 2 on a usage error, 1 if a call fails.
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,8 @@ static void fail(const char *what) {
   perror(what);
   exit(1);
 }
+
+static void wake(int sig) { (void)sig; }
 
 static void faults(long *minor, long *major) {
   struct rusage u;
@@ -61,6 +65,9 @@ int main(int argc, char **argv) {
   for (long i = 0; i < pages / 2; i++) f[i * page] = 1;
   if (unlink(path) != 0) fail("map_file: unlink");
   if (argc == 5) {
+    // No SA_RESTART: the signal ends the sleep early.
+    struct sigaction sa = {.sa_handler = wake};
+    sigaction(SIGUSR1, &sa, NULL);
     fprintf(stderr, "map_file: deleted %d\n", getpid());
     sleep((unsigned)strtol(argv[4], NULL, 10));
     // What the kernel counted while the tracer attached is not the loop's.
