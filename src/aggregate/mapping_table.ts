@@ -249,6 +249,8 @@ const FAULT_KERNEL = pageFaultKind.record!.ids.page_fault_kernel!;
 const MINOR = faultDoneKind.record!.ids.minor_fault!;
 const MAJOR = faultDoneKind.record!.ids.major_fault!;
 const MAX_PENDING_THREADS = 65536;
+/** Files whose names are kept for reuse (see MappingTable's #fileNamed). */
+const MAX_FILE_NAMES = 4096;
 
 /**
  * Faults by mapping.
@@ -276,6 +278,8 @@ export class MappingTable {
   #lastPid = -1;
   #lastSpace: ProcessSpace | null = null;
   readonly #rows: Mapping[] = [];
+  /** The last name found for a file (device and inode), and when: see #fileNamed. */
+  readonly #fileNames = new Map<string, { path: string; deleted: boolean; at: number }>();
   readonly #other = new Stats();
   #otherUsed = false;
 
@@ -433,12 +437,8 @@ export class MappingTable {
     let path = "[anon]";
     let deleted = false;
     if ((e.flags & MAP_ANONYMOUS) === 0 && e.fd >= 0) {
-      const file = this.#source.fileAt(
-        e.pid,
-        start,
-        start + length,
-        e.file && { fd: e.fd, inode: e.file.inode, device: e.file.device },
-      ) ?? this.#fileInMaps(e.pid, s, start, e.timestampNs);
+      const file = this.#fileNamed(e, start, length) ??
+        this.#fileInMaps(e.pid, s, start, e.timestampNs);
       path = file?.path ?? `[file fd ${e.fd}]`;
       deleted = file?.deleted ?? false;
     }
@@ -448,6 +448,32 @@ export class MappingTable {
       path === "[anon]" ? 0 : e.offset,
       new Mapping(e.pid, path, deleted, start, start + length, e.offset, perms),
     );
+  }
+
+  /**
+   * The file a file mmap mapped, from the source. When the probes said which file (device
+   * and inode), the name found for it is reused within the snapshot spacing: a program that
+   * maps one file over and over (a database's pages, a loader's chunks) costs one look through
+   * /proc per spacing, not three syscalls per mmap. A rename or unlink within that spacing
+   * shows at the next look.
+   */
+  #fileNamed(
+    e: MmapEvent,
+    start: number,
+    length: number,
+  ): { path: string; deleted: boolean } | null {
+    const file = e.file && { fd: e.fd, inode: e.file.inode, device: e.file.device };
+    const key = file && `${file.device}:${file.inode}`;
+    if (key !== undefined) {
+      const known = this.#fileNames.get(key);
+      if (known !== undefined && e.timestampNs - known.at < this.#interval) return known;
+    }
+    const named = this.#source.fileAt(e.pid, start, start + length, file);
+    if (key !== undefined && named !== null) {
+      if (this.#fileNames.size >= MAX_FILE_NAMES) this.#fileNames.clear();
+      this.#fileNames.set(key, { path: named.path, deleted: named.deleted, at: e.timestampNs });
+    }
+    return named;
   }
 
   /**

@@ -118,6 +118,41 @@ Deno.test("MappingTable names a file mapping map_files lacks from a snapshot, re
   assert.equal(reads.length, first + 1, "read again once the interval has passed");
 });
 
+Deno.test("MappingTable reuses a file's name within the interval, and looks again after it", () => {
+  // A program mapping one file over and over: the name is looked up once per interval, not
+  // once per mmap; another file (another inode) is looked up on its own.
+  const looked: string[] = [];
+  let name = "/data/pages";
+  const source: MappingSource = {
+    snapshot: () => [],
+    fileAt(_pid, _start, _end, file) {
+      looked.push(`${file?.inode}`);
+      return { path: file?.inode === 7 ? name : "/data/other", deleted: false };
+    },
+  };
+  const t = new MappingTable({ source, snapshotIntervalMs: 200 });
+  const fileMmap = (ret: number, inode: number) => ({
+    ...mmap(PID, ret, 4 * P, 3, 0x01),
+    file: { inode, device: 0x800001 },
+  });
+  for (let i = 0; i < 20; i++) t.add(fileMmap(0x100000 + i * 8 * P, 7));
+  t.add(fileMmap(0x400000, 8));
+  assert.deepEqual(looked, ["7", "8"], "one look per file inside the interval");
+  name = "/data/renamed";
+  clock += 200e6;
+  t.add(fileMmap(0x500000, 7));
+  assert.deepEqual(looked, ["7", "8", "7"], "looked again once the interval has passed");
+  for (const address of [0x100000, 0x100000 + 19 * 8 * P, 0x400000, 0x500000]) {
+    for (const e of fault(address, { errorCode: 4 })) t.add(e);
+  }
+  assert.deepEqual(t.report().map((r) => r.path).sort(), [
+    "/data/other",
+    "/data/pages",
+    "/data/pages",
+    "/data/renamed",
+  ]);
+});
+
 Deno.test("MappingTable follows munmap, mremap and brk, and a fork's copy of the address space", () => {
   const { source } = fakeProc({ [PID]: [entry(0x5000, 0x6000, "/bin/w")] });
   const t = new MappingTable({ source });

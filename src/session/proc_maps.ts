@@ -44,17 +44,6 @@ export function parseProcMaps(text: string): MapsEntry[] {
   return out;
 }
 
-/**
- * The mapping source reading the live /proc (root reads any process's map_files).
- *
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import { procMappingSource } from "./proc_maps.ts";
- * const maps = procMappingSource.snapshot(Deno.pid)!;
- * assert.ok(maps.some((e) => e.path === "[stack]"));
- * ```
- */
 /** A kernel dev_t (major << 20 | minor) as stat(2) encodes a device. */
 function userDevice(kernel: number): number {
   const major = kernel >>> 20, minor = kernel & 0xfffff;
@@ -85,6 +74,17 @@ function fileOfDescriptor(
   }
 }
 
+/**
+ * The mapping source reading the live /proc (root reads any process's map_files).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { procMappingSource } from "./proc_maps.ts";
+ * const maps = procMappingSource.snapshot(Deno.pid)!;
+ * assert.ok(maps.some((e) => e.path === "[stack]"));
+ * ```
+ */
 export const procMappingSource: MappingSource = {
   snapshot(pid) {
     try {

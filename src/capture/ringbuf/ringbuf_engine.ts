@@ -37,6 +37,9 @@ export const BPF_OBJECT: URL = new URL("../../../probes/faultline.bpf.o", import
  */
 export const DEFAULT_RING_SIZE = 64 * 1024 * 1024;
 
+/** How often the reader drains the ring while records come, in ms (see pollMs). */
+const DEFAULT_POLL_MS = 20;
+
 /** Byte offsets of struct fl_config (probes/faultline.h), the whole of the object's .rodata. */
 export const FL_CONFIG = {
   target_tgid: 0,
@@ -116,7 +119,13 @@ export interface RingbufEngineOptions {
   object?: string;
   /** Ring size in bytes, a power of two; {@link DEFAULT_RING_SIZE} by default. */
   ringSize?: number;
-  /** How often the ring is drained while records come, in ms; default 1. */
+  /**
+   * How often the ring is drained while records come, in ms; default 20. Each drain wakes
+   * faultline's thread, which then competes with the traced program for a CPU: on a 2-CPU
+   * machine tracing four busy threads, draining every 1 ms instead cost 5-8% of the program's
+   * time (bench/overhead.ts --mixed). The default ring holds far more than 20 ms of records at
+   * any rate the reader keeps up with.
+   */
   pollMs?: number;
   /**
    * The longest the reader sleeps once the ring is empty, in ms; default 5000. The kernel wakes
@@ -160,7 +169,7 @@ export class RingbufEngine implements Engine {
   constructor(options: RingbufEngineOptions = {}) {
     this.#object = options.object ?? decodeURIComponent(BPF_OBJECT.pathname);
     this.#ringSize = options.ringSize ?? DEFAULT_RING_SIZE;
-    this.#pollMs = options.pollMs ?? 1;
+    this.#pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     this.#idleMs = options.idleMs ?? 5000;
     this.#lostPollMs = options.lostPollMs ?? 100;
     this.#kinds = options.kinds ?? EVENT_KINDS;
