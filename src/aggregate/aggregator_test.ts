@@ -111,7 +111,7 @@ Deno.test("Aggregator counts every kind of event and folds latencies and sizes",
 });
 
 Deno.test("Aggregator.recordTap() fills the tables from ring records exactly as events do", async () => {
-  const { FL_HEADER } = await import("../events/event_kind.ts");
+  const { FL_FOLLOWED, FL_HEADER } = await import("../events/event_kind.ts");
   const { FL_SYSCALL } = await import("../events/syscall_record.ts");
   const { FL_FAULT } = await import("../events/page_fault_kind.ts");
   const { FL_DONE } = await import("../events/fault_done_kind.ts");
@@ -126,21 +126,36 @@ Deno.test("Aggregator.recordTap() fills the tables from ring records exactly as 
     tid: number,
     ts: number,
     fill: (v: DataView) => void,
+    into?: { view: DataView; at: number },
   ) => {
-    const v = new DataView(new ArrayBuffer(96));
+    // Alone in its ring record, or at `into.at` of another's (a fault's completion).
+    const v = into === undefined ? new DataView(new ArrayBuffer(96)) : new DataView(
+      into.view.buffer,
+      into.at,
+    );
     v.setBigUint64(FL_HEADER.ts_ns, BigInt(ts), true);
     v.setUint32(FL_HEADER.tid, tid, true);
     v.setUint32(FL_HEADER.kind, kind, true);
     v.setUint32(FL_HEADER.pid, pid, true);
     fill(v);
-    records.push(v);
+    if (into === undefined) records.push(v);
   };
-  const fault = (pid: number, tid: number, ts: number, address: bigint, errorCode: number) => {
+  const fault = (
+    pid: number,
+    tid: number,
+    ts: number,
+    address: bigint,
+    errorCode: number,
+    followed = false,
+  ) => {
     record(3, pid, tid, ts, (v) => {
       v.setBigUint64(FL_FAULT.address, address, true);
       v.setBigUint64(FL_FAULT.error_code, BigInt(errorCode), true);
+      // Written with its completion in one ring record, as the ringbuf probes write faults.
+      if (followed) v.setUint32(FL_HEADER.flags, FL_FOLLOWED, true);
     });
-    record(5, pid, tid, ts + 700, (v) => v.setBigUint64(FL_DONE.latency_ns, 700n, true));
+    const into = followed ? { view: records[records.length - 1]!, at: FL_FAULT.size } : undefined;
+    record(5, pid, tid, ts + 700, (v) => v.setBigUint64(FL_DONE.latency_ns, 700n, true), into);
   };
   record(1, 10, 10, 100, (v) => { // mmap: 4 pages anonymous at 0x7f0000000000
     v.setBigUint64(FL_SYSCALL.len, 16384n, true);
@@ -159,20 +174,53 @@ Deno.test("Aggregator.recordTap() fills the tables from ring records exactly as 
   fault(12, 12, 5000, 0xffffffff81000000n, 2);
   record(14, 12, 12, 6000, (v) => v.setInt32(FL_TASK.exit_code, 256, true));
   record(5, 10, 10, 7000, (v) => v.setBigUint64(FL_DONE.latency_ns, 0xffffffffffffffffn, true));
+  // Process 20: a file mmap (the probes read its inode and device), a failed mmap, a munmap
+  // of one page of two, an mprotect (the table does not use it), and faults in what is left.
+  record(1, 20, 20, 8000, (v) => {
+    v.setBigUint64(FL_SYSCALL.len, 8192n, true);
+    v.setBigInt64(FL_SYSCALL.ret, 0x7f0000100000n, true);
+    v.setUint32(FL_SYSCALL.prot, 1, true);
+    v.setUint32(FL_SYSCALL.flags, 0x01, true);
+    v.setInt32(FL_SYSCALL.fd, 3, true);
+    v.setBigUint64(FL_SYSCALL.off, 4096n, true);
+    v.setBigUint64(FL_SYSCALL.addr2, 77n, true);
+    v.setUint32(FL_SYSCALL.dev, 0x800001, true);
+  });
+  record(1, 20, 20, 8100, (v) => {
+    v.setBigUint64(FL_SYSCALL.len, 4096n, true);
+    v.setBigInt64(FL_SYSCALL.ret, -12n, true);
+    v.setUint32(FL_SYSCALL.flags, 0x22, true);
+    v.setInt32(FL_SYSCALL.fd, -1, true);
+  });
+  record(2, 20, 20, 8200, (v) => {
+    v.setBigUint64(FL_SYSCALL.addr, 0x7f0000100000n, true);
+    v.setBigUint64(FL_SYSCALL.len, 4096n, true);
+  });
+  record(8, 20, 20, 8300, (v) => {
+    v.setBigUint64(FL_SYSCALL.addr, 0x7f0000101000n, true);
+    v.setBigUint64(FL_SYSCALL.len, 4096n, true);
+  });
+  fault(20, 20, 9000, 0x7f0000101010n, 4, true);
+  fault(20, 20, 9500, 0x7f0000100010n, 4, true);
 
   const make = () =>
     new Aggregator(EVENT_KINDS, {
       processes: new ProcessTable({ describe: () => ({ parent: 1, command: "w" }) }),
-      mappings: new MappingTable({ source: { snapshot: () => [], fileAt: () => null } }),
+      mappings: new MappingTable({
+        source: {
+          snapshot: () => [],
+          fileAt: (_pid, _start, _end, file) =>
+            file ? { path: `/f/${file.fd}:${file.inode}:${file.device}`, deleted: false } : null,
+        },
+      }),
     });
   const viaEvents = make();
   const viaRecords = make();
-  const fold = EVENT_KINDS.recordFolder(viaRecords);
-  const tap = viaRecords.recordTap()!;
+  // The tap sees each record of a ring record, as the ringbuf engine gives them.
+  const fold = EVENT_KINDS.recordFolder(viaRecords, viaRecords.recordTap()!);
   for (const v of records) {
-    viaEvents.add(EVENT_KINDS.decodeRecord(v, 0)!);
+    assert.ok(EVENT_KINDS.decodeRecords(v, 0, (e) => viaEvents.add(e)));
     assert.ok(fold(v, 0));
-    tap(v, 0);
   }
   const context = {
     engine: "ringbuf",
@@ -187,16 +235,18 @@ Deno.test("Aggregator.recordTap() fills the tables from ring records exactly as 
   assert.deepEqual(b, a);
   assert.deepEqual(a.processes!.map((r) => [r.pid, r.parent, r.faults, r.exit_status]), [
     [10, 1, 3, null],
+    [20, 1, 2, null],
     [12, 10, 2, 1],
   ]);
   assert.deepEqual(
     a.mappings!.map((r) => [r.pid, r.path, r.faults, r.write, r.user]),
-    [[10, "[anon]", 2, 1, 2], [10, "[unknown]", 1, 0, 0], [12, "[kernel]", 1, 1, 1], [
-      12,
-      "[anon]",
-      1,
-      1,
-      1,
-    ]],
+    [
+      [10, "[anon]", 2, 1, 2],
+      [10, "[unknown]", 1, 0, 0],
+      [12, "[kernel]", 1, 1, 1],
+      [12, "[anon]", 1, 1, 1],
+      [20, "[unknown]", 1, 0, 1],
+      [20, "/f/3:77:8388609", 1, 0, 1],
+    ],
   );
 });

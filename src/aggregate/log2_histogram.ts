@@ -143,7 +143,10 @@ export interface HistogramReport {
 export class Log2Histogram {
   /** Unit of the values, written into reports. */
   readonly unit: string;
-  #slots = new Float64Array(SLOT_COUNT);
+  // A plain array, not a Float64Array: V8 allocates a typed array this size outside its heap
+  // (malloc and zeroing, a call into the runtime), and the mapping table makes one histogram
+  // per mapping that faults: thousands of them on a program that maps small pieces.
+  #slots: number[] = new Array<number>(SLOT_COUNT).fill(0);
   #fine: Float64Array | null;
   #count = 0;
   #sum = 0;
@@ -239,7 +242,7 @@ export class Log2Histogram {
   /** A copy, to compare a later state against (see {@link Log2Histogram.since}). */
   clone(): Log2Histogram {
     const c = new Log2Histogram(this.unit, { coarse: this.coarse });
-    c.#slots.set(this.#slots);
+    c.#slots = this.#slots.slice();
     if (this.#fine !== null) c.#fine!.set(this.#fine);
     c.#count = this.#count;
     c.#sum = this.#sum;

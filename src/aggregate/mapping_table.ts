@@ -21,7 +21,18 @@ import type {
 } from "../events/faultline_event.ts";
 import { faultAccessIndex, isErrnoValue } from "../events/faultline_event.ts";
 import { AddressSpace } from "./address_space.ts";
-import { recordPid, recordTid, recordTimestamp } from "../events/event_kind.ts";
+import {
+  readU64,
+  recordFollowed,
+  recordPid,
+  recordTid,
+  recordTimestamp,
+} from "../events/event_kind.ts";
+import { FL_SYSCALL, recordFailed } from "../events/syscall_record.ts";
+import { mmapKind } from "../events/mmap_kind.ts";
+import { munmapKind } from "../events/munmap_kind.ts";
+import { brkKind, mremapKind } from "../events/syscall_kinds.ts";
+import { processExecKind, processExitKind, processForkKind } from "../events/process_kinds.ts";
 import { FL_FAULT, pageFaultKind } from "../events/page_fault_kind.ts";
 import { doneLatency, faultDoneKind } from "../events/fault_done_kind.ts";
 import { type HistogramReport, Log2Histogram } from "./log2_histogram.ts";
@@ -152,7 +163,10 @@ class Mapping {
 class Stats {
   minor = 0;
   major = 0;
-  readonly access = [0, 0, 0];
+  /** Faults by access, in faultAccessIndex order: read, write, exec. */
+  read = 0;
+  write = 0;
+  exec = 0;
   user = 0;
   kernel = 0;
   mappings = 1;
@@ -161,7 +175,9 @@ class Stats {
   merge(o: Stats): void {
     this.minor += o.minor;
     this.major += o.major;
-    for (let i = 0; i < 3; i++) this.access[i]! += o.access[i]!;
+    this.read += o.read;
+    this.write += o.write;
+    this.exec += o.exec;
     this.user += o.user;
     this.kernel += o.kernel;
     this.mappings += o.mappings;
@@ -248,6 +264,16 @@ const FAULT_USER = pageFaultKind.record!.ids.page_fault_user!;
 const FAULT_KERNEL = pageFaultKind.record!.ids.page_fault_kernel!;
 const MINOR = faultDoneKind.record!.ids.minor_fault!;
 const MAJOR = faultDoneKind.record!.ids.major_fault!;
+const MMAP = mmapKind.record!.ids.mmap!;
+const MUNMAP = munmapKind.record!.ids.munmap!;
+/** The record kinds the table decodes into events to fold (the others it folds or ignores). */
+const DECODED = new Set([
+  mremapKind.record!.ids.mremap!,
+  brkKind.record!.ids.brk!,
+  processForkKind.record!.ids.process_fork!,
+  processExecKind.record!.ids.process_exec!,
+  processExitKind.record!.ids.process_exit!,
+]);
 const MAX_PENDING_THREADS = 65536;
 /** Files whose names are kept for reuse (see MappingTable's #fileNamed). */
 const MAX_FILE_NAMES = 4096;
@@ -275,6 +301,11 @@ export class MappingTable {
   readonly #interval: number;
   readonly #spaces = new Map<number, ProcessSpace>();
   readonly #pending = new Map<number, ThreadFaults>();
+  #heldTid = -1;
+  #heldStart = 0;
+  #heldAddress = 0;
+  #heldError = 0;
+  #heldKernel = false;
   #lastPid = -1;
   #lastSpace: ProcessSpace | null = null;
   readonly #rows: Mapping[] = [];
@@ -381,8 +412,22 @@ export class MappingTable {
         const e = event as FaultDoneEvent;
         return this.#handled(e.pid, e.tid, e.timestampNs, e.latencyNs, e.kind === "major_fault");
       }
-      case "mmap":
-        return this.#mmap(event as MmapEvent);
+      case "mmap": {
+        const e = event as MmapEvent;
+        if (isErrnoValue(e.ret)) return;
+        return this.#mmap(
+          e.pid,
+          e.timestampNs,
+          Number(e.ret),
+          e.length,
+          e.prot,
+          e.flags,
+          e.fd,
+          e.offset,
+          e.file?.inode ?? 0,
+          e.file?.device ?? 0,
+        );
+      }
       case "munmap": {
         const e = event as MunmapEvent;
         if (e.ret === 0) {
@@ -428,25 +473,35 @@ export class MappingTable {
     }
   }
 
-  #mmap(e: MmapEvent): void {
-    if (isErrnoValue(e.ret)) return;
-    const start = Number(e.ret);
-    const length = pageUp(e.length);
-    const s = this.#spaceOf(e.pid, e.timestampNs);
-    const perms = permsOf(e.prot, e.flags);
+  /** A successful mmap that returned `start` (`inode` 0: the probes did not say the file). */
+  #mmap(
+    pid: number,
+    timestampNs: number,
+    start: number,
+    requested: number,
+    prot: number,
+    flags: number,
+    fd: number,
+    offset: number,
+    inode: number,
+    device: number,
+  ): void {
+    const length = pageUp(requested);
+    const s = this.#spaceOf(pid, timestampNs);
+    const perms = permsOf(prot, flags);
     let path = "[anon]";
     let deleted = false;
-    if ((e.flags & MAP_ANONYMOUS) === 0 && e.fd >= 0) {
-      const file = this.#fileNamed(e, start, length) ??
-        this.#fileInMaps(e.pid, s, start, e.timestampNs);
-      path = file?.path ?? `[file fd ${e.fd}]`;
+    if ((flags & MAP_ANONYMOUS) === 0 && fd >= 0) {
+      const file = this.#fileNamed(pid, timestampNs, start, length, fd, inode, device) ??
+        this.#fileInMaps(pid, s, start, timestampNs);
+      path = file?.path ?? `[file fd ${fd}]`;
       deleted = file?.deleted ?? false;
     }
     s.space.map(
       start,
       length,
-      path === "[anon]" ? 0 : e.offset,
-      new Mapping(e.pid, path, deleted, start, start + length, e.offset, perms),
+      path === "[anon]" ? 0 : offset,
+      new Mapping(pid, path, deleted, start, start + length, offset, perms),
     );
   }
 
@@ -458,20 +513,24 @@ export class MappingTable {
    * shows at the next look.
    */
   #fileNamed(
-    e: MmapEvent,
+    pid: number,
+    timestampNs: number,
     start: number,
     length: number,
+    fd: number,
+    inode: number,
+    device: number,
   ): { path: string; deleted: boolean } | null {
-    const file = e.file && { fd: e.fd, inode: e.file.inode, device: e.file.device };
-    const key = file && `${file.device}:${file.inode}`;
+    const file = inode === 0 ? undefined : { fd, inode, device };
+    const key = file && `${device}:${inode}`;
     if (key !== undefined) {
       const known = this.#fileNames.get(key);
-      if (known !== undefined && e.timestampNs - known.at < this.#interval) return known;
+      if (known !== undefined && timestampNs - known.at < this.#interval) return known;
     }
-    const named = this.#source.fileAt(e.pid, start, start + length, file);
+    const named = this.#source.fileAt(pid, start, start + length, file);
     if (key !== undefined && named !== null) {
       if (this.#fileNames.size >= MAX_FILE_NAMES) this.#fileNames.clear();
-      this.#fileNames.set(key, { path: named.path, deleted: named.deleted, at: e.timestampNs });
+      this.#fileNames.set(key, { path: named.path, deleted: named.deleted, at: timestampNs });
     }
     return named;
   }
@@ -518,20 +577,20 @@ export class MappingTable {
 
   /**
    * Folds the ring record at `at` (kind `id`) in without an event object when it is a page
-   * fault or a handled fault, the hot kinds: the same as {@link MappingTable.add} of its
-   * event. False for any other kind: decode it and add the event.
+   * fault, a handled fault, an mmap or a munmap (the kinds that come by the thousand): the
+   * same as {@link MappingTable.add} of its event. True too for a kind the table does not use;
+   * false for the rest (mremap, brk, fork, exec, exit): decode it and add the event.
    */
   foldRecord(view: DataView, at: number, id: number): boolean {
     if (id === FAULT_USER || id === FAULT_KERNEL) {
       const address = view.getUint32(at + FL_FAULT.address, true) +
         view.getUint32(at + FL_FAULT.address + 4, true) * 2 ** 32;
-      this.#fault(
-        recordTid(view, at),
-        recordTimestamp(view, at),
-        address,
-        view.getUint32(at + FL_FAULT.error_code, true),
-        id === FAULT_KERNEL,
-      );
+      const tid = recordTid(view, at);
+      const ts = recordTimestamp(view, at);
+      const errorCode = view.getUint32(at + FL_FAULT.error_code, true);
+      // A fault written with its completion (the next record) waits in no thread's slots.
+      if (recordFollowed(view, at)) this.#hold(tid, ts, address, errorCode, id === FAULT_KERNEL);
+      else this.#fault(tid, ts, address, errorCode, id === FAULT_KERNEL);
       return true;
     }
     if (id === MINOR || id === MAJOR) {
@@ -544,7 +603,53 @@ export class MappingTable {
       );
       return true;
     }
-    return false;
+    if (id === MMAP) {
+      if (recordFailed(view, at)) return true;
+      this.#mmap(
+        recordPid(view, at),
+        recordTimestamp(view, at),
+        readU64(view, at + FL_SYSCALL.ret),
+        readU64(view, at + FL_SYSCALL.len),
+        view.getUint32(at + FL_SYSCALL.prot, true),
+        view.getUint32(at + FL_SYSCALL.flags, true),
+        view.getInt32(at + FL_SYSCALL.fd, true),
+        readU64(view, at + FL_SYSCALL.off),
+        readU64(view, at + FL_SYSCALL.addr2),
+        view.getUint32(at + FL_SYSCALL.dev, true),
+      );
+      return true;
+    }
+    if (id === MUNMAP) {
+      if (!recordFailed(view, at)) {
+        this.#spaceOf(recordPid(view, at), recordTimestamp(view, at)).space.unmap(
+          readU64(view, at + FL_SYSCALL.addr),
+          pageUp(readU64(view, at + FL_SYSCALL.len)),
+        );
+      }
+      return true;
+    }
+    return !DECODED.has(id);
+  }
+
+  /**
+   * Holds a fault whose completion is the next record (a ring record holding both: see
+   * FL_FOLLOWED): no per-thread slot is needed for it.
+   */
+  #hold(tid: number, timestampNs: number, address: number, errorCode: number, kernel: boolean) {
+    if (this.#heldTid !== -1) {
+      this.#fault(
+        this.#heldTid,
+        this.#heldStart,
+        this.#heldAddress,
+        this.#heldError,
+        this.#heldKernel,
+      );
+    }
+    this.#heldTid = tid;
+    this.#heldStart = timestampNs;
+    this.#heldAddress = address;
+    this.#heldError = errorCode;
+    this.#heldKernel = kernel;
   }
 
   #fault(tid: number, timestampNs: number, address: number, errorCode: number, kernel: boolean) {
@@ -562,12 +667,30 @@ export class MappingTable {
 
   #handled(pid: number, tid: number, ts: number, latencyNs: number | null, major: boolean): void {
     // The page fault it ends: same thread, started latency ns before it.
-    const faults = this.#pending.get(tid);
-    const slot = faults !== undefined && latencyNs !== null ? faults.take(ts - latencyNs) : -1;
+    let address = NaN;
+    let errorCode = 0;
+    let kernel = false;
+    if (latencyNs !== null) {
+      const start = ts - latencyNs;
+      if (this.#heldTid === tid && this.#heldStart === start) {
+        this.#heldTid = -1;
+        address = this.#heldAddress;
+        errorCode = this.#heldError;
+        kernel = this.#heldKernel;
+      } else {
+        const faults = this.#pending.get(tid);
+        const slot = faults !== undefined ? faults.take(start) : -1;
+        if (slot >= 0) {
+          address = faults!.address[slot]!;
+          errorCode = faults!.errorCode[slot]!;
+          kernel = faults!.kernel[slot] === 1;
+        }
+      }
+    }
+    const paired = address === address; // not NaN
     const s = this.#spaceOf(pid, ts);
     let mapping: Mapping = s.unknown;
-    if (slot >= 0) {
-      const address = faults!.address[slot]!;
+    if (paired) {
       if (address >= USER_END) mapping = s.kernel;
       else {
         let found = s.space.find(address);
@@ -593,9 +716,12 @@ export class MappingTable {
     if (major) stats.major++;
     else stats.minor++;
     if (latencyNs !== null) stats.latency.add(latencyNs);
-    if (slot >= 0) {
-      stats.access[faultAccessIndex(faults!.errorCode[slot]!)]!++;
-      if (faults!.kernel[slot]) stats.kernel++;
+    if (paired) {
+      const access = faultAccessIndex(errorCode);
+      if (access === 0) stats.read++;
+      else if (access === 1) stats.write++;
+      else stats.exec++;
+      if (kernel) stats.kernel++;
       else stats.user++;
     }
   }
@@ -637,9 +763,9 @@ function row(m: Mapping, s: Stats, command: string | null): MappingReport {
     faults: s.minor + s.major,
     minor_faults: s.minor,
     major_faults: s.major,
-    read: s.access[0]!,
-    write: s.access[1]!,
-    exec: s.access[2]!,
+    read: s.read,
+    write: s.write,
+    exec: s.exec,
     user: s.user,
     kernel: s.kernel,
     latency_ns: s.latency.toReport(),
