@@ -138,6 +138,8 @@ export {
 } from "./src/output/attribution_tables.ts";
 export { intervalsToCsv } from "./src/output/intervals_csv.ts";
 export {
+  type CsvRecordFormatter,
+  csvRecordFormatter,
   type CsvRowFormatter,
   csvRowFormatter,
   EVENTS_CSV_COLUMNS,

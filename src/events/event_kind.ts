@@ -133,6 +133,12 @@ export interface RecordFormat<E extends EventBase> {
   readonly ids: Readonly<Record<string, number>>;
   /** Decodes the record at `at` (its header's `kind` is `id`) into an event. */
   decode(view: DataView, at: number, id: number): E;
+  /**
+   * The kind's CSV cells read straight from the record, no event object made: the same as
+   * {@link EventKindDefinition.csvCells} of {@link RecordFormat.decode}'s event (the hot
+   * kinds have it; the events CSV decodes the others).
+   */
+  csvCells?(view: DataView, at: number, id: number): readonly (string | number)[];
 }
 
 /**
@@ -277,4 +283,44 @@ export function csvText(text: string): string {
 /** An address or other 64-bit value as the events CSV writes it: `0x...`, or signed decimal. */
 export function hexCell(v: bigint): string {
   return v < 0n ? String(v) : `0x${v.toString(16)}`;
+}
+
+/**
+ * The unsigned 64-bit field at `at` as {@link hexCell} writes it, read as two 32-bit words
+ * (no BigInt made).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hexCell, hexU64Cell } from "./event_kind.ts";
+ * const view = new DataView(new ArrayBuffer(8));
+ * view.setBigUint64(0, 0xffffffff81000010n, true);
+ * assert.equal(hexU64Cell(view, 0), hexCell(0xffffffff81000010n));
+ * ```
+ */
+export function hexU64Cell(view: DataView, at: number): string {
+  const low = view.getUint32(at, true);
+  const high = view.getUint32(at + 4, true);
+  return high === 0
+    ? `0x${low.toString(16)}`
+    : `0x${high.toString(16)}${low.toString(16).padStart(8, "0")}`;
+}
+
+/**
+ * The signed 64-bit field at `at` as {@link hexCell} writes it: hexadecimal, or in decimal
+ * when negative (-errno).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { hexI64Cell } from "./event_kind.ts";
+ * const view = new DataView(new ArrayBuffer(8));
+ * view.setBigInt64(0, -12n, true);
+ * assert.equal(hexI64Cell(view, 0), "-12");
+ * ```
+ */
+export function hexI64Cell(view: DataView, at: number): string {
+  return view.getInt32(at + 4, true) < 0
+    ? String(view.getBigInt64(at, true))
+    : hexU64Cell(view, at);
 }

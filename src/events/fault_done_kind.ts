@@ -51,6 +51,7 @@ export const faultDoneKind: EventKindDefinition<FaultDoneEvent> = {
       timestampNs: recordTimestamp(view, at),
       latencyNs: doneLatency(view, at),
     }),
+    csvCells: (view, at) => [doneLatency(view, at) ?? ""],
   },
   line: {
     tags: { n: "minor_fault", j: "major_fault" },

@@ -4,7 +4,13 @@
  * @module
  */
 
-import { type EventKindDefinition, hexCell, readU64 } from "./event_kind.ts";
+import {
+  type EventKindDefinition,
+  hexCell,
+  hexI64Cell,
+  hexU64Cell,
+  readU64,
+} from "./event_kind.ts";
 import { isErrnoValue, type MmapEvent } from "./faultline_event.ts";
 import {
   FL_SYSCALL as S,
@@ -66,6 +72,16 @@ export const mmapKind: EventKindDefinition<MmapEvent> = {
         ? event
         : { ...event, file: { inode, device: view.getUint32(at + S.dev, true) } };
     },
+    csvCells: (view, at) => [
+      readU64(view, at + S.latency_ns),
+      hexU64Cell(view, at + S.addr),
+      readU64(view, at + S.len),
+      view.getUint32(at + S.prot, true),
+      view.getUint32(at + S.flags, true),
+      view.getInt32(at + S.fd, true),
+      readU64(view, at + S.off),
+      hexI64Cell(view, at + S.ret),
+    ],
   },
   line: {
     tags: { m: "mmap" },

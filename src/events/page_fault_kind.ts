@@ -8,6 +8,7 @@
 import {
   type EventKindDefinition,
   hexCell,
+  hexU64Cell,
   recordPid,
   recordTid,
   recordTimestamp,
@@ -61,6 +62,18 @@ export const pageFaultKind: EventKindDefinition<PageFaultEvent> = {
         errorCode,
         ...decodeErrorCode(errorCode),
       };
+    },
+    csvCells(view, at) {
+      const errorCode = view.getUint32(at + FL_FAULT.error_code, true);
+      const { access, mode, cause } = decodeErrorCode(errorCode);
+      return [
+        hexU64Cell(view, at + FL_FAULT.address),
+        hexU64Cell(view, at + FL_FAULT.ip),
+        errorCode,
+        access,
+        mode,
+        cause,
+      ];
     },
   },
   line: {

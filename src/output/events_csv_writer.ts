@@ -7,7 +7,16 @@
 
 import { FaultlineError } from "../common/faultline_error.ts";
 import { EVENT_KINDS, type EventKindTable } from "../events/event_kinds.ts";
+import {
+  type EventKindDefinition,
+  type RecordFormat,
+  recordKind,
+  recordPid,
+  recordTid,
+  recordTimestamp,
+} from "../events/event_kind.ts";
 import { ioReason } from "./output_file.ts";
+import { CsvBytes } from "./csv_bytes.ts";
 import type { EventBase, FaultlineEvent } from "../events/faultline_event.ts";
 
 /**
@@ -62,14 +71,128 @@ export type CsvRowFormatter = (event: FaultlineEvent | EventBase) => string;
  * ```
  */
 export function csvRowFormatter(kinds: EventKindTable): CsvRowFormatter {
+  const formats = new Map<string, CsvPlacement>();
+  for (const [d, placement] of placements(kinds)) {
+    for (const kind of Object.keys(d.counts)) formats.set(kind, placement);
+  }
+  return (e) => {
+    const f = formats.get(e.kind);
+    if (f === undefined) {
+      throw new RangeError(`Cannot write an event of kind "${e.kind}" to CSV: no definition of it`);
+    }
+    return placedRow(f, `${e.kind},${e.pid},${e.tid},${e.timestampNs}`, f.cells(e));
+  };
+}
+
+/**
+ * Formats the ring record at `at` as its event's row (the same as {@link CsvRowFormatter}
+ * of the decoded event), or gives null for a kind the table lacks.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { CsvRecordFormatter } from "./events_csv_writer.ts";
+ * const none: CsvRecordFormatter = () => null;
+ * assert.equal(none(new DataView(new ArrayBuffer(24)), 0), null);
+ * ```
+ */
+export type CsvRecordFormatter = (view: DataView, at: number) => string | null;
+
+/**
+ * The row formatter of a table's ring records: the hot kinds' cells read straight from the
+ * record ({@link RecordFormat.csvCells}), the others through their event.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EVENT_KINDS } from "../events/event_kinds.ts";
+ * import { FL_HEADER } from "../events/event_kind.ts";
+ * import { FL_DONE } from "../events/fault_done_kind.ts";
+ * import { csvRecordFormatter } from "./events_csv_writer.ts";
+ * const view = new DataView(new ArrayBuffer(FL_DONE.size));
+ * view.setBigUint64(FL_HEADER.ts_ns, 310n, true);
+ * view.setUint32(FL_HEADER.tid, 6, true);
+ * view.setUint32(FL_HEADER.kind, 5, true); // minor_fault
+ * view.setUint32(FL_HEADER.pid, 5, true);
+ * view.setBigUint64(FL_DONE.latency_ns, 10n, true);
+ * assert.equal(csvRecordFormatter(EVENT_KINDS)(view, 0), "minor_fault,5,6,310,10,,,,,,,,,,,,,,,,,,,");
+ * ```
+ */
+export function csvRecordFormatter(kinds: EventKindTable): CsvRecordFormatter {
+  const write = csvRecordWriter(kinds);
+  const out = new CsvBytes(512);
+  const decoder = new TextDecoder();
+  return (view, at) => {
+    out.clear();
+    return write(out, view, at) ? decoder.decode(out.view()) : null;
+  };
+}
+
+/**
+ * Writes the ring record at `at` as its event's row (no newline) to `out`; false, writing
+ * nothing, for a kind the table lacks. The hot kinds' cells come straight from the record
+ * ({@link RecordFormat.csvCells}), the others' through their event.
+ */
+function csvRecordWriter(
+  kinds: EventKindTable,
+): (out: CsvBytes, view: DataView, at: number) => boolean {
+  const encoder = new TextEncoder();
+  const byId: {
+    name: Uint8Array;
+    order: number[];
+    gaps: Uint8Array[];
+    cells: (view: DataView, at: number, id: number) => readonly (string | number)[];
+  }[] = [];
+  for (const [d, placement] of placements(kinds)) {
+    const record = d.record as RecordFormat<EventBase> | undefined;
+    if (record === undefined) continue;
+    const cells = record.csvCells?.bind(record) ??
+      ((view: DataView, at: number) => d.csvCells(kinds.decodeRecord(view, at)!));
+    for (const [name, id] of Object.entries(record.ids)) {
+      byId[id] = {
+        name: encoder.encode(`${name},`),
+        order: placement.order,
+        gaps: placement.gaps.map((g) => encoder.encode(g)),
+        cells,
+      };
+    }
+  }
+  return (out, view, at) => {
+    const id = recordKind(view, at);
+    const f = byId[id];
+    if (f === undefined) return false;
+    const cells = f.cells(view, at, id);
+    out.bytes(f.name);
+    out.int(recordPid(view, at));
+    out.byte(COMMA);
+    out.int(recordTid(view, at));
+    out.byte(COMMA);
+    out.int(recordTimestamp(view, at));
+    const { order, gaps } = f;
+    for (let i = 0; i < order.length; i++) {
+      out.bytes(gaps[i]!);
+      out.cell(cells[order[i]!]!);
+    }
+    out.bytes(gaps[order.length]!);
+    return true;
+  };
+}
+
+const COMMA = 0x2c;
+const NEWLINE = 0x0a;
+
+/** Where one definition's cells go in the file's columns, and the commas between them. */
+interface CsvPlacement {
+  order: number[];
+  gaps: string[];
+  cells(e: EventBase): readonly (string | number)[];
+}
+
+/** Each definition's placement in the file's columns. */
+function placements(kinds: EventKindTable): [EventKindDefinition, CsvPlacement][] {
   const columns = kinds.csvColumns;
   const head = 4; // kind,pid,tid,timestamp_ns
-  const formats = new Map<
-    string,
-    { order: number[]; gaps: string[]; cells(e: EventBase): readonly (string | number)[] }
-  >();
-  for (const d of kinds.definitions) {
-    // The definition's cells, in the file's column order, with the commas between them.
+  return kinds.definitions.map((d) => {
     const placed = d.csvColumns.map((c, i) => ({ at: columns.indexOf(c), i }))
       .sort((a, b) => a.at - b.at);
     const gaps: string[] = [];
@@ -79,19 +202,15 @@ export function csvRowFormatter(kinds: EventKindTable): CsvRowFormatter {
       previous = p.at;
     }
     gaps.push(",".repeat(columns.length - 1 - previous));
-    const format = { order: placed.map((p) => p.i), gaps, cells: (e: EventBase) => d.csvCells(e) };
-    for (const kind of Object.keys(d.counts)) formats.set(kind, format);
-  }
-  return (e) => {
-    const f = formats.get(e.kind);
-    if (f === undefined) {
-      throw new RangeError(`Cannot write an event of kind "${e.kind}" to CSV: no definition of it`);
-    }
-    const cells = f.cells(e);
-    let row = `${e.kind},${e.pid},${e.tid},${e.timestampNs}`;
-    for (let i = 0; i < f.order.length; i++) row += f.gaps[i]! + cells[f.order[i]!]!;
-    return row + f.gaps[f.order.length]!;
-  };
+    return [d, { order: placed.map((p) => p.i), gaps, cells: (e: EventBase) => d.csvCells(e) }];
+  });
+}
+
+/** A row: the head, then the cells at their places. */
+function placedRow(f: CsvPlacement, head: string, cells: readonly (string | number)[]): string {
+  let row = head;
+  for (let i = 0; i < f.order.length; i++) row += f.gaps[i]! + cells[f.order[i]!]!;
+  return row + f.gaps[f.order.length]!;
 }
 
 const defaultRow = csvRowFormatter(EVENT_KINDS);
@@ -151,10 +270,11 @@ export class EventsCsvWriter {
   /** The file's path. */
   readonly path: string;
   #file: Deno.FsFile | null = null;
-  #encoder = new TextEncoder();
   #row: CsvRowFormatter;
-  #pending: string[] = [];
-  #pendingBytes = 0;
+  readonly #recordRow: (out: CsvBytes, view: DataView, at: number) => boolean;
+  /** Rows waiting to be written, and how many (the header counts as one). */
+  #pending = new CsvBytes(FLUSH_BYTES + 4096);
+  #pendingRows = 0;
   #rows = 0;
   #written = 0;
   #error: FaultlineError | null = null;
@@ -168,6 +288,7 @@ export class EventsCsvWriter {
     const kinds = options.kinds ?? EVENT_KINDS;
     this.path = path;
     this.#row = kinds === EVENT_KINDS ? defaultRow : csvRowFormatter(kinds);
+    this.#recordRow = csvRecordWriter(kinds);
     this.#onError = options.onError;
     this.#flushMs = options.flushMs ?? 1000;
     this.#push(kinds.csvColumns.join(","));
@@ -210,24 +331,43 @@ export class EventsCsvWriter {
     this.#push(this.#row(event));
   }
 
+  /**
+   * Appends the row of the ring record at `at`, made from the record itself (the ringbuf
+   * engine's hot path: no event object); false for a kind the table lacks.
+   */
+  writeRecord(view: DataView, at: number): boolean {
+    if (!this.#recordRow(this.#pending, view, at)) return false;
+    this.#rows++;
+    if (this.#error === null) this.#ended();
+    else this.#pending.clear();
+    return true;
+  }
+
   #push(row: string): void {
-    this.#pending.push(row);
-    this.#pendingBytes += row.length + 1;
-    if (this.#pendingBytes >= FLUSH_BYTES && this.#file !== null) this.flush();
+    this.#pending.ascii(row);
+    this.#ended();
+  }
+
+  /** Ends the row just written, and writes what waits once there is enough of it. */
+  #ended(): void {
+    this.#pending.byte(NEWLINE);
+    this.#pendingRows++;
+    if (this.#pending.length >= FLUSH_BYTES && this.#file !== null) this.flush();
   }
 
   /** Writes every waiting row to the file (once it is open). */
   flush(): void {
     if (this.#file === null || this.#error !== null || this.#pending.length === 0) return;
-    const bytes = this.#encoder.encode(this.#pending.join("\n") + "\n");
-    const rows = this.#pending.length;
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    const bytes = this.#pending.view();
+    const rows = this.#pendingRows;
+    this.#pendingRows = 0;
     try {
       let off = 0;
       while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
       this.#written += rows;
+      this.#pending.clear();
     } catch (e) {
+      this.#pending.clear();
       this.#error = new FaultlineError(
         `Cannot write the events CSV to ${this.path}: ${ioReason(e)}; ` +
           `it stops after ${Math.max(0, this.#written - 1)} rows while tracing goes on`,

@@ -73,3 +73,75 @@ Deno.test("EventsCsvWriter streams one row per event, every column in its place"
   assert.equal(rows[4]!.latency_ns, "");
   assert.equal(lines[20000]!.split(",")[0], "major_fault");
 });
+
+Deno.test("A ring record's CSV row, made from the record, is its decoded event's row", async () => {
+  const { EVENT_KINDS } = await import("../events/event_kinds.ts");
+  const { FL_HEADER } = await import("../events/event_kind.ts");
+  const { FL_SYSCALL } = await import("../events/syscall_record.ts");
+  const { FL_FAULT } = await import("../events/page_fault_kind.ts");
+  const { FL_DONE } = await import("../events/fault_done_kind.ts");
+  const { csvRecordFormatter, csvRowFormatter } = await import("./events_csv_writer.ts");
+  const record = (kind: number, fill: (v: DataView) => void) => {
+    const v = new DataView(new ArrayBuffer(96));
+    v.setBigUint64(FL_HEADER.ts_ns, 123456789012345n, true);
+    v.setUint32(FL_HEADER.tid, 4321, true);
+    v.setUint32(FL_HEADER.kind, kind, true);
+    v.setUint32(FL_HEADER.pid, 4320, true);
+    fill(v);
+    return v;
+  };
+  const syscall = (kind: number, ret: bigint, fd = -1) =>
+    record(kind, (v) => {
+      v.setBigUint64(FL_SYSCALL.addr, 0x7f12345000n, true);
+      v.setBigUint64(FL_SYSCALL.len, 1n << 33n, true);
+      v.setBigInt64(FL_SYSCALL.ret, ret, true);
+      v.setBigUint64(FL_SYSCALL.latency_ns, 987654n, true);
+      v.setBigUint64(FL_SYSCALL.off, 1n << 40n, true);
+      v.setUint32(FL_SYSCALL.prot, 7, true);
+      v.setUint32(FL_SYSCALL.flags, 0x812, true);
+      v.setInt32(FL_SYSCALL.fd, fd, true);
+      v.setUint32(FL_SYSCALL.dev, 0x800001, true);
+      v.setBigUint64(FL_SYSCALL.addr2, 1234n, true);
+    });
+  const fault = (kind: number, address: bigint, ip: bigint, errorCode: number) =>
+    record(kind, (v) => {
+      v.setBigUint64(FL_FAULT.address, address, true);
+      v.setBigUint64(FL_FAULT.ip, ip, true);
+      v.setBigUint64(FL_FAULT.error_code, BigInt(errorCode), true);
+    });
+  const records = [
+    syscall(1, 0x7fffffffe000n, 3), // mmap of a file
+    syscall(1, -12n), // mmap failing with ENOMEM
+    syscall(1, 0x100000000n), // an address past 32 bits, low word 0
+    syscall(2, 0n), // munmap
+    syscall(2, -22n), // munmap failing with EINVAL
+    fault(3, 0x7f0000001008n, 0x401000n, 6), // user write
+    fault(4, 0xffff888100000000n, 0xffffffff81000010n, 2), // kernel, addresses past 2^63
+    fault(3, 0n, 0n, 0x15), // a protection fault on an instruction fetch
+    record(5, (v) => v.setBigUint64(FL_DONE.latency_ns, 1500n, true)),
+    record(6, (v) => v.setBigUint64(FL_DONE.latency_ns, 0xffffffffffffffffn, true)), // unpaired
+    syscall(7, 0x7f00000000n), // mremap: a kind formatted through its event
+    syscall(8, 0n), // mprotect
+  ];
+  const fromRecord = csvRecordFormatter(EVENT_KINDS);
+  const fromEvent = csvRowFormatter(EVENT_KINDS);
+  for (const v of records) {
+    const expected = fromEvent(EVENT_KINDS.decodeRecord(v, 0)!);
+    assert.equal(fromRecord(v, 0), expected);
+  }
+  assert.equal(fromRecord(record(999, () => {}), 0), null, "a kind the table lacks");
+  // The writer counts and writes them as it does events.
+  const path = Deno.makeTempFileSync({ suffix: ".csv" });
+  const writer = new EventsCsvWriter(path);
+  writer.open();
+  for (const v of records) assert.ok(writer.writeRecord(v, 0));
+  assert.equal(writer.writeRecord(record(999, () => {}), 0), false);
+  writer.close();
+  const lines = Deno.readTextFileSync(path).trim().split("\n");
+  assert.equal(writer.rows, records.length);
+  assert.deepEqual(
+    lines.slice(1),
+    records.map((v) => fromEvent(EVENT_KINDS.decodeRecord(v, 0)!)),
+  );
+  Deno.removeSync(path);
+});

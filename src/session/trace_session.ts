@@ -256,9 +256,10 @@ export async function trace(options: TraceOptions): Promise<Report> {
         aggregator.addLost(n);
         options.onLost?.(aggregator.lost);
       },
-      // With no one to see the event objects, engines may fold records straight in.
-      folder: csv === null && onEvent === undefined ? aggregator : undefined,
-      recordTap: aggregator.recordTap() ?? undefined,
+      // With no one to see the event objects, engines may fold records straight in (the
+      // events CSV formats its rows from the records too).
+      folder: onEvent === undefined ? aggregator : undefined,
+      recordTap: recordTaps(aggregator.recordTap(), csv),
     });
     csv?.open();
   } catch (e) {
@@ -358,6 +359,19 @@ export function attributionTables(
   return {
     processes: new ProcessTable({ kinds, describe: processParentAndName }),
     mappings: new MappingTable({ source: procMappingSource }),
+  };
+}
+
+/** What sees each ring record after the aggregation folds it: its tables, the events CSV. */
+function recordTaps(
+  tables: ((view: DataView, at: number) => void) | null,
+  csv: EventsCsvWriter | null,
+): ((view: DataView, at: number) => void) | undefined {
+  if (csv === null) return tables ?? undefined;
+  if (tables === null) return (view, at) => void csv.writeRecord(view, at);
+  return (view, at) => {
+    tables(view, at);
+    csv.writeRecord(view, at);
   };
 }
 
