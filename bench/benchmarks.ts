@@ -161,12 +161,15 @@ ${costMd}
 
 ${costMixedMd}
 
-On the mixed workload the process and mapping tables cost most: its four threads keep both CPUs
-busy, so every millisecond the reader spends folding is the workload's (one mapping row per small
-mapping, thousands of them). Naming file mappings takes no lock of the traced process when the
-mmap's descriptor still holds the file (/proc/PID/fd/N, checked against the inode and device the
-probes read); /proc/PID/map_files, which waits for its mmap lock, only otherwise, and a snapshot of
-/proc/PID/maps at most once per 200 ms.
+On the mixed workload every millisecond faultline's reader runs is the workload's: its four threads
+keep both CPUs busy. Each wake-up of the reader costs too: draining the ring every 1 ms (the old
+default) instead of every 20 ms added 0.05-0.08x there, most of what the first step above showed
+before. The process and mapping tables cost most of the rest (one mapping row per small mapping,
+thousands of them), and cost more than twice what they cost once V8 has compiled them: a trace is one run of
+a fresh process. Naming file mappings takes no lock of the traced process when the mmap's descriptor
+still holds the file (/proc/PID/fd/N, checked against the inode and device the probes read), reuses
+a file's name for 200 ms (mixed_load maps one file 800 times: 11 looks, not 800), and reads
+/proc/PID/map_files, which waits for the mmap lock, only otherwise.
 
 ## The reader, against libbpf's own consumer, and loss
 

@@ -3,7 +3,8 @@
  *
  * 1. Paired rounds of the workload untraced, then traced (through the library, in this
  *    process) by variants of the probes built from probes/faultline.bpf.c: the fault programs
- *    returning at once (what the kernel's dispatch of a tracepoint and a perf event costs:
+ *    returning at once (what the kernel's dispatch of a tracepoint and a perf event costs, with
+ *    the syscall programs' records still read:
  *    FL_COST_EMPTY_FAULTS), doing all their work but writing no record
  *    (FL_COST_NO_FAULT_RECORDS), the real probes with the records folded into the histograms
  *    only, and the whole trace (histograms, process and mapping tables).
@@ -90,7 +91,7 @@ const noRecords = await variant("FL_COST_NO_FAULT_RECORDS");
 const rows: [string, () => Promise<number>][] = [
   ["untraced", untraced],
   [
-    "probes attached, fault programs return at once (the kernel's dispatch)",
+    "probes attached, fault programs return at once (the kernel's dispatch; syscall records read)",
     () => traced(new RingbufEngine({ object: empty }), new Aggregator()),
   ],
   [
