@@ -52,6 +52,7 @@ async function timed(argv: string[], env?: Record<string, string>): Promise<numb
  * nothing per event: the cheapest a bpftrace user gets these histograms.
  */
 const HIST_SCRIPT = `
+BEGIN { printf("attached\\n"); }
 tracepoint:syscalls:sys_enter_mmap /pid == $1/ { @ms[tid] = nsecs; }
 tracepoint:syscalls:sys_exit_mmap /pid == $1 && @ms[tid]/ { @mmap_ns = hist(nsecs - @ms[tid]); delete(@ms[tid]); }
 tracepoint:syscalls:sys_enter_munmap /pid == $1/ { @us[tid] = nsecs; }
@@ -75,14 +76,23 @@ async function underBpftrace(script: string): Promise<number> {
     stderr: "null",
   }).spawn();
   const reader = bt.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  // BEGIN runs once every probe is attached ("Attaching N probes..." comes before that, and
+  // a SIGINT while bpftrace attaches was seen to be lost: it then ran on for good).
   let said = "";
-  while (!said.includes("Attaching")) said += (await reader.read()).value ?? "";
-  await new Promise((r) => setTimeout(r, 200));
+  while (!said.includes("attached")) said += (await reader.read()).value ?? "";
   Deno.kill(launcher.pid, "SIGCONT");
   const text = new TextDecoder().decode((await launcher.output()).stdout);
+  // SIGINT until it exits (it prints its maps first), SIGKILL after 10 s.
+  const stopAt = Date.now();
+  const stopper = setInterval(() => {
+    try {
+      bt.kill(Date.now() - stopAt > 10_000 ? "SIGKILL" : "SIGINT");
+    } catch { /* exited */ }
+  }, 1000);
   bt.kill("SIGINT");
   while (!(await reader.read()).done) { /* the maps it prints */ }
   await bt.status;
+  clearInterval(stopper);
   Deno.removeSync(file);
   return workloadMs(text);
 }
