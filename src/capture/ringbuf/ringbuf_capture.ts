@@ -42,6 +42,8 @@ export class RingbufCapture implements Capture {
   #lostSeen = 0;
   #stopping = false;
   #stopped: Promise<void> | null = null;
+  /** Ends the reading loop's wait between two batches at once (set while it waits). */
+  #wake: (() => void) | null = null;
   #loop: Promise<void>;
 
   /** Starts reading `reader` (the ring of `obj`, whose programs are attached) into `sink`. */
@@ -104,9 +106,19 @@ export class RingbufCapture implements Capture {
         readSince = 0;
       }
       if (read > 0) {
-        // Records are coming: read them in batches, every pollMs.
+        // Records are coming: read them in batches, every pollMs (stop() ends the wait).
         wait = pollMs;
-        await new Promise((r) => setTimeout(r, pollMs));
+        await new Promise<void>((r) => {
+          const timer = setTimeout(() => {
+            this.#wake = null;
+            r();
+          }, pollMs);
+          this.#wake = () => {
+            clearTimeout(timer);
+            this.#wake = null;
+            r();
+          };
+        });
       } else {
         // Quiet: sleep longer each time, until a record wakes the ring or stop() does.
         wait = Math.min(wait * 2, idleMs);
@@ -142,6 +154,7 @@ export class RingbufCapture implements Capture {
     if (this.#stopped) return this.#stopped;
     this.#stopping = true;
     this.#waiter.interrupt();
+    this.#wake?.();
     this.#stopped = (async () => {
       await this.#loop.catch(() => {});
       try {
