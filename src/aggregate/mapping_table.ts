@@ -266,7 +266,10 @@ const MINOR = faultDoneKind.record!.ids.minor_fault!;
 const MAJOR = faultDoneKind.record!.ids.major_fault!;
 const MMAP = mmapKind.record!.ids.mmap!;
 const MUNMAP = munmapKind.record!.ids.munmap!;
-/** The record kinds the table decodes into events to fold (the others it folds or ignores). */
+/**
+ * The record kinds the table decodes into events to fold: the cases of add() that foldRecord
+ * does not read in place (a kind add() learns must join them); the others it folds or ignores.
+ */
 const DECODED = new Set([
   mremapKind.record!.ids.mremap!,
   brkKind.record!.ids.brk!,

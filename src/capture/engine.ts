@@ -32,7 +32,8 @@ export interface EventSink {
   /**
    * With {@link EventSink.folder}: called with each record after it is folded (each of the
    * records one ring record holds: a fault and its completion travel together), for what the
-   * folder does not fold itself (the aggregation's per-process and per-mapping tables).
+   * folder does not fold itself (the aggregation's per-process and per-mapping tables, the
+   * events CSV's rows).
    */
   readonly recordTap?: (view: DataView, at: number) => void;
   /** The engine learned that `count` events were lost. */
