@@ -1,9 +1,12 @@
 /**
- * The committed BPF object against its source, and libbpf's loader against the kernel.
+ * The committed BPF object against its source, and its two loads (libbpf's loader program run
+ * by the kernel, libbpf's own load) against the kernel.
  */
 import assert from "node:assert/strict";
 import { FaultlineError } from "../mod.ts";
-import { BpfObjectSpec } from "../src/capture/ringbuf/bpf_object.ts";
+import { type BpfObject, BpfObjectSpec, type LoadPath } from "../src/capture/ringbuf/bpf_object.ts";
+import { openLibbpf } from "../src/capture/ringbuf/libbpf.ts";
+import { RingbufReader } from "../src/capture/ringbuf/ringbuf_reader.ts";
 import { FL_CONFIG } from "../src/capture/ringbuf/ringbuf_engine.ts";
 import { probeTest, repoPath, toolchainTest } from "./_capability.ts";
 
@@ -28,21 +31,139 @@ toolchainTest("probes/faultline.bpf.o is what its source builds to, byte for byt
   );
 });
 
-probeTest("A load the verifier refuses fails with the verifier's reason", async () => {
-  const out = Deno.makeTempFileSync({ suffix: ".bpf.o" });
-  await build("tests/fixtures/rejected.bpf.c", out);
-  const spec = BpfObjectSpec.open(out);
-  assert.throws(() => spec.load(), (e: unknown) => {
-    assert.ok(e instanceof FaultlineError);
-    assert.equal(
-      e.message,
-      `Cannot load BPF object ${out}: Permission denied (errno 13); the verifier said: ` +
-        "R0 invalid mem access 'map_value_or_null' (at rejected.bpf.c:32)",
-    );
-    return true;
+for (const via of ["auto", "libbpf"] as LoadPath[]) {
+  probeTest(`A load the verifier refuses fails with the verifier's reason (${via})`, async () => {
+    const out = Deno.makeTempFileSync({ suffix: ".bpf.o" });
+    await build("tests/fixtures/rejected.bpf.c", out);
+    const spec = BpfObjectSpec.open(out);
+    assert.throws(() => spec.load(via), (e: unknown) => {
+      assert.ok(e instanceof FaultlineError);
+      assert.equal(
+        e.message,
+        `Cannot load BPF object ${out}: Permission denied (errno 13); the verifier said: ` +
+          "R0 invalid mem access 'map_value_or_null' (at rejected.bpf.c:32)",
+      );
+      return true;
+    });
+    spec.close();
+    Deno.removeSync(out);
   });
-  spec.close();
-  Deno.removeSync(out);
+}
+
+/**
+ * Each program's id and instructions as the kernel runs them (verified, rewritten), as hex,
+ * with each map reference's map id zeroed (map value offsets kept).
+ */
+function programCode(fds: number[]): { id: number; code: string }[] {
+  const lib = openLibbpf();
+  return fds.map((fd) => {
+    // struct bpf_prog_info: type, id, tag[8], jited_prog_len, xlated_prog_len,
+    // jited_prog_insns, xlated_prog_insns, ...
+    const info = new Uint8Array(232);
+    const v = new DataView(info.buffer);
+    assert.equal(lib.bpf.bpf_obj_get_info_by_fd(fd, info, new Uint32Array([info.length])), 0);
+    const id = v.getUint32(4, true);
+    const insns = new Uint8Array(v.getUint32(20, true));
+    info.fill(0);
+    v.setUint32(20, insns.length, true);
+    v.setBigUint64(32, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(insns))), true);
+    assert.equal(lib.bpf.bpf_obj_get_info_by_fd(fd, info, new Uint32Array([info.length])), 0);
+    const iv = new DataView(insns.buffer);
+    for (let at = 0; at < insns.length; at += 8) {
+      // BPF_LD | BPF_IMM | BPF_DW with src_reg BPF_PSEUDO_MAP_FD (1) or _MAP_VALUE (2).
+      const src = insns[at + 1]! >> 4;
+      if (insns[at] === 0x18 && (src === 1 || src === 2)) iv.setInt32(at + 4, 0, true);
+      if (insns[at] === 0x18) at += 8;
+    }
+    return { id, code: [...insns].map((b) => b.toString(16).padStart(2, "0")).join("") };
+  });
+}
+
+function openFaultline(): BpfObjectSpec {
+  const spec = BpfObjectSpec.open(repoPath("probes/faultline.bpf.o"));
+  const config = new Uint8Array(FL_CONFIG.size);
+  new DataView(config.buffer).setUint32(FL_CONFIG.target_tgid, 4242, true);
+  spec.setInitialValue(".rodata", config);
+  spec.setMaxEntries("events", 1 << 16);
+  return spec;
+}
+
+const PROGRAMS = [
+  "on_sys_enter",
+  "on_sys_exit",
+  "on_page_fault_user",
+  "on_page_fault_kernel",
+  "on_minor_fault",
+  "on_major_fault",
+  "on_process_fork",
+  "on_process_exec",
+  "on_process_exit",
+];
+
+probeTest("The kernel-run loader and libbpf's load make the same programs, byte for byte", () => {
+  // The loader has the kernel apply the CO-RE relocations (task->files->fdt, f_inode, i_sb)
+  // against its own BTF; libbpf applies them in user space against vmlinux BTF it parses. The
+  // instructions compared are what the kernel runs, map ids aside.
+  const loaded: BpfObject[] = [];
+  try {
+    for (const via of ["loader", "libbpf"] as LoadPath[]) loaded.push(openFaultline().load(via));
+    const [byLoader, byLibbpf] = loaded.map((o) =>
+      programCode(PROGRAMS.map((name) => o.programFd(name)))
+    );
+    assert.equal(new Set(byLoader!.map((p) => p.id)).size, PROGRAMS.length);
+    assert.notDeepEqual(byLoader!.map((p) => p.id), byLibbpf!.map((p) => p.id));
+    for (const [i, name] of PROGRAMS.entries()) {
+      assert.ok(byLoader![i]!.code.length > 100, name);
+      assert.equal(byLoader![i]!.code, byLibbpf![i]!.code, name);
+    }
+    for (const o of loaded) {
+      assert.ok(o.mapFd("events") > 0 && o.mapFd(".rodata") > 0 && o.mapFd("traced") > 0);
+    }
+  } finally {
+    for (const o of loaded) o.close();
+  }
+  return Promise.resolve();
+});
+
+probeTest("Closing a loaded object closes every fd it opened", () => {
+  const before = [...Deno.readDirSync("/proc/self/fd")].length;
+  const obj = openFaultline().load();
+  obj.attach("on_sys_enter");
+  assert.ok([...Deno.readDirSync("/proc/self/fd")].length >= before + 8 + 9 + 1);
+  obj.close();
+  assert.equal([...Deno.readDirSync("/proc/self/fd")].length, before);
+  return Promise.resolve();
+});
+
+toolchainTest("A tracepoint/ program attaches through its perf event, and detaches", async () => {
+  // bench/ring_flood.bpf.c: each getppid() of the target process (this one) writes 64 records.
+  const out = Deno.makeTempFileSync({ suffix: ".bpf.o" });
+  await build("bench/ring_flood.bpf.c", out);
+  const libc = Deno.dlopen("libc.so.6", { getppid: { parameters: [], result: "i32" } });
+  const spec = BpfObjectSpec.open(out);
+  const config = new Uint8Array(FL_CONFIG.size);
+  new DataView(config.buffer).setUint32(FL_CONFIG.target_tgid, Deno.pid, true);
+  spec.setInitialValue(".rodata", config);
+  const obj = spec.load();
+  const reader = new RingbufReader(openLibbpf(), obj.mapFd("events"));
+  try {
+    let records = 0;
+    const count = () => records++;
+    for (let i = 0; i < 10; i++) libc.symbols.getppid();
+    assert.equal(reader.read(count), 0, "nothing runs before attach");
+    obj.attach("flood");
+    for (let i = 0; i < 10; i++) libc.symbols.getppid();
+    assert.equal(reader.read(count), 640);
+    assert.equal(obj.sumPerCpu("dropped"), 0);
+    obj.detach();
+    for (let i = 0; i < 10; i++) libc.symbols.getppid();
+    assert.equal(reader.read(count), 0, "nothing runs after detach");
+  } finally {
+    reader.close();
+    obj.close();
+    libc.close();
+    Deno.removeSync(out);
+  }
 });
 
 probeTest("BpfObjectSpec refuses a .rodata value of the wrong size before loading", () => {

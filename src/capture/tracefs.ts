@@ -6,8 +6,11 @@
 
 import { FaultlineError } from "../common/faultline_error.ts";
 
+/** The tracefs folder of every tracepoint, one folder per category. */
+export const TRACEFS_EVENTS = "/sys/kernel/tracing/events";
+
 /** The tracefs folder of the syscall tracepoints: present when tracefs is mounted. */
-export const TRACEFS_SYSCALLS = "/sys/kernel/tracing/events/syscalls";
+export const TRACEFS_SYSCALLS = `${TRACEFS_EVENTS}/syscalls`;
 
 /**
  * Throws a FaultlineError saying how to mount tracefs when its syscall tracepoints are not

@@ -1,13 +1,21 @@
 /**
  * A compiled BPF object through libbpf: {@link BpfObjectSpec} is the object opened and parsed
- * but not in the kernel (settings can still change), {@link BpfObject} is the loaded one, with
- * its links. Closing a BpfObject destroys every link, then the object.
+ * but not in the kernel (settings can still change), {@link BpfObject} is the loaded one: its
+ * maps' and programs' fds, by name, and its links. Closing a BpfObject closes every link, then
+ * the object.
+ *
+ * Loading goes through libbpf's loader program (loader_program.ts: the kernel relocates and
+ * loads, user space never parses vmlinux BTF), or through libbpf's own load where the kernel
+ * refuses the loader program.
  *
  * @module
  */
 
 import { FaultlineError } from "../../common/faultline_error.ts";
+import { TRACEFS_EVENTS } from "../tracefs.ts";
 import { cString, errnoText, lastErrno, type LibbpfHandle, openLibbpf } from "./libbpf.ts";
+import { generateLoader, LoadedLoader } from "./loader_program.ts";
+import { openTracepointEvent } from "./perf_event.ts";
 
 /**
  * What libbpf's log says went wrong: the verifier's reason (the line before its "processed N
@@ -24,8 +32,12 @@ export function logReason(lines: string[]): string {
   return `libbpf said: ${lines.slice(-4).map((l) => l.replace(/^libbpf: /, "").trim()).join("; ")}`;
 }
 
-function failure(lib: LibbpfHandle, what: string, errno = lastErrno(lib)): FaultlineError {
-  const log = lib.takeLog();
+function failure(
+  lib: LibbpfHandle,
+  what: string,
+  errno = lastErrno(lib),
+  log = lib.takeLog(),
+): FaultlineError {
   const error = new FaultlineError(
     `${what}: ${errnoText(lib, errno)} (errno ${errno})` +
       (log.length ? `; ${logReason(log)}` : ""),
@@ -34,11 +46,26 @@ function failure(lib: LibbpfHandle, what: string, errno = lastErrno(lib)): Fault
   return error;
 }
 
+/** How {@link BpfObjectSpec.load} loads: "auto" is the loader program, else libbpf's load. */
+export type LoadPath = "auto" | "loader" | "libbpf";
+
+/** A program of the object: its name and ELF section (which says where it attaches). */
+interface ProgramInfo {
+  readonly name: string;
+  readonly section: string;
+}
+
+function cText(p: Deno.PointerObject | null): string {
+  return p === null ? "" : Deno.UnsafePointerView.getCString(p);
+}
+
 /** A BPF object file opened and parsed by libbpf, not yet loaded into the kernel. */
 export class BpfObjectSpec {
   readonly #lib: LibbpfHandle;
   readonly #path: string;
   #obj: Deno.PointerObject | null;
+  /** Every setting made, to make again on a fresh open when the load falls back. */
+  readonly #settings: ((spec: BpfObjectSpec) => void)[] = [];
 
   private constructor(lib: LibbpfHandle, path: string, obj: Deno.PointerObject) {
     this.#lib = lib;
@@ -73,6 +100,7 @@ export class BpfObjectSpec {
     if (this.#lib.bpf.bpf_map__set_max_entries(this.#map(mapName), entries) !== 0) {
       throw failure(this.#lib, `Cannot size map "${mapName}" to ${entries}`);
     }
+    this.#settings.push((spec) => spec.setMaxEntries(mapName, entries));
   }
 
   /** Overwrites the initial value of a global-data map (".rodata") with `bytes`, whole. */
@@ -86,11 +114,81 @@ export class BpfObjectSpec {
       );
     }
     new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, bytes.length)).set(bytes);
+    const copy = bytes.slice();
+    this.#settings.push((spec) => spec.setInitialValue(mapName, copy));
   }
 
-  /** Loads the object into the kernel; the spec is used up. */
-  load(): BpfObject {
+  /** The object's maps' names, in libbpf's order. */
+  #mapNames(): string[] {
+    const names: string[] = [];
+    for (let m = this.#lib.bpf.bpf_object__next_map(this.#handle(), null); m !== null;) {
+      names.push(cText(this.#lib.bpf.bpf_map__name(m)));
+      m = this.#lib.bpf.bpf_object__next_map(this.#handle(), m);
+    }
+    return names;
+  }
+
+  /** The object's programs, in libbpf's order. */
+  #programs(): ProgramInfo[] {
+    const programs: ProgramInfo[] = [];
+    for (let p = this.#lib.bpf.bpf_object__next_program(this.#handle(), null); p !== null;) {
+      programs.push({
+        name: cText(this.#lib.bpf.bpf_program__name(p)),
+        section: cText(this.#lib.bpf.bpf_program__section_name(p)),
+      });
+      p = this.#lib.bpf.bpf_object__next_program(this.#handle(), p);
+    }
+    return programs;
+  }
+
+  /**
+   * Loads the object into the kernel; the spec is used up. `via` "auto" (the default) runs
+   * libbpf's loader program, or loads through libbpf where the kernel refuses that program
+   * (kernels before 5.18); "loader" and "libbpf" force one way.
+   */
+  load(via: LoadPath = "auto"): BpfObject {
     const obj = this.#handle();
+    const mapNames = this.#mapNames();
+    const programs = this.#programs();
+    if (via === "libbpf") return this.#loadThroughLibbpf(obj, mapNames, programs);
+    this.#lib.beginLog();
+    const loader = generateLoader(this.#lib, obj);
+    const log = this.#lib.takeLog();
+    this.close();
+    if (typeof loader === "number") {
+      throw failure(this.#lib, `Cannot load BPF object ${this.#path}`, loader, log);
+    }
+    const loaded = LoadedLoader.load(this.#lib, loader);
+    if (typeof loaded === "number") {
+      if (via === "loader") {
+        throw new FaultlineError(
+          `Cannot load BPF object ${this.#path}: the kernel refused libbpf's loader program: ` +
+            `${errnoText(this.#lib, loaded)} (errno ${loaded}); it needs Linux 5.18 or later`,
+        );
+      }
+      const again = BpfObjectSpec.open(this.#path);
+      for (const setting of this.#settings) setting(again);
+      return again.load("libbpf");
+    }
+    try {
+      const made = loaded.run(this.#path, mapNames.length, programs.length, logReason);
+      return new BpfObject(
+        this.#lib,
+        this.#path,
+        new Map(mapNames.map((name, i) => [name, made.maps[i]!])),
+        new Map(programs.map((p, i) => [p.name, { ...p, fd: made.programs[i]! }])),
+        null,
+      );
+    } finally {
+      loaded.close();
+    }
+  }
+
+  #loadThroughLibbpf(
+    obj: Deno.PointerObject,
+    mapNames: string[],
+    programs: ProgramInfo[],
+  ): BpfObject {
     this.#lib.beginLog();
     if (this.#lib.bpf.bpf_object__load(obj) !== 0) {
       const error = failure(this.#lib, `Cannot load BPF object ${this.#path}`);
@@ -98,7 +196,15 @@ export class BpfObjectSpec {
       throw error;
     }
     this.#obj = null;
-    return new BpfObject(this.#lib, this.#path, obj);
+    const maps = new Map(mapNames.map((name) => {
+      const map = this.#lib.bpf.bpf_object__find_map_by_name(obj, cString(name));
+      return [name, map === null ? -1 : this.#lib.bpf.bpf_map__fd(map)];
+    }));
+    const progs = new Map(programs.map((p) => {
+      const prog = this.#lib.bpf.bpf_object__find_program_by_name(obj, cString(p.name));
+      return [p.name, { ...p, fd: prog === null ? -1 : this.#lib.bpf.bpf_program__fd(prog) }];
+    }));
+    return new BpfObject(this.#lib, this.#path, maps, progs, obj);
   }
 
   /** Frees the object without loading it. Safe to call twice. */
@@ -109,57 +215,112 @@ export class BpfObjectSpec {
   }
 }
 
+const PERF_EVENT_IOC_ENABLE = 0x2400n;
+const BPF_PERF_EVENT = 41;
+
 /** A BPF object loaded into the kernel, and the links attaching its programs. */
 export class BpfObject {
   readonly #lib: LibbpfHandle;
   readonly #path: string;
-  #obj: Deno.PointerObject | null;
-  #links: Deno.PointerObject[] = [];
+  readonly #maps: Map<string, number>;
+  readonly #programs: Map<string, ProgramInfo & { fd: number }>;
+  /** The libbpf object owning the fds (a load through libbpf), or null: the fds are ours. */
+  #owner: Deno.PointerObject | null;
+  #closed = false;
+  /** Link fds, and after each the perf event fd it holds (or -1). */
+  #links: [number, number][] = [];
 
-  /** Wraps a loaded libbpf object; use {@link BpfObjectSpec.load}. */
-  constructor(lib: LibbpfHandle, path: string, obj: Deno.PointerObject) {
+  /** Wraps a loaded object's fds; use {@link BpfObjectSpec.load}. */
+  constructor(
+    lib: LibbpfHandle,
+    path: string,
+    maps: Map<string, number>,
+    programs: Map<string, ProgramInfo & { fd: number }>,
+    owner: Deno.PointerObject | null,
+  ) {
     this.#lib = lib;
     this.#path = path;
-    this.#obj = obj;
+    this.#maps = maps;
+    this.#programs = programs;
+    this.#owner = owner;
   }
 
-  #handle(): Deno.PointerObject {
-    if (this.#obj === null) throw new Error("BpfObject is closed");
-    return this.#obj;
-  }
-
-  #program(name: string): Deno.PointerObject {
-    const p = this.#lib.bpf.bpf_object__find_program_by_name(this.#handle(), cString(name));
-    if (p === null) throw new FaultlineError(`Cannot find program ${name} in ${this.#path}`);
+  #program(name: string): ProgramInfo & { fd: number } {
+    if (this.#closed) throw new Error("BpfObject is closed");
+    const p = this.#programs.get(name);
+    if (p === undefined || p.fd < 0) {
+      throw new FaultlineError(`Cannot find program ${name} in ${this.#path}`);
+    }
     return p;
   }
 
-  /** The fd of map `name`. */
+  /**
+   * The fd of map `name`: a map's name, or for a global-data map its section (".rodata",
+   * ".data.window"), as libbpf's find_map_by_name takes it; libbpf names those maps with a
+   * prefix from the object's name ("faultlin.rodata").
+   */
   mapFd(name: string): number {
-    const map = this.#lib.bpf.bpf_object__find_map_by_name(this.#handle(), cString(name));
-    const fd = map === null ? -1 : this.#lib.bpf.bpf_map__fd(map);
+    if (this.#closed) throw new Error("BpfObject is closed");
+    let fd = this.#maps.get(name) ?? -1;
+    if (fd < 0 && name.startsWith(".")) {
+      for (const [mapName, mapFd] of this.#maps) {
+        if (mapName.indexOf(".") === mapName.length - name.length && mapName.endsWith(name)) {
+          fd = mapFd;
+        }
+      }
+    }
     if (fd < 0) throw new FaultlineError(`Cannot find map "${name}" in ${this.#path}`);
     return fd;
   }
 
-  /** Attaches program `name` where its section says (tracepoints). */
-  attach(name: string): void {
-    this.#lib.beginLog();
-    const link = this.#lib.bpf.bpf_program__attach(this.#program(name));
-    if (link === null) throw failure(this.#lib, `Cannot attach ${name}`);
-    this.#links.push(link);
+  /** The fd of program `name`. */
+  programFd(name: string): number {
+    return this.#program(name).fd;
   }
 
-  /** Attaches program `name` to perf event `fd`; the link then owns the fd. */
+  /**
+   * Attaches program `name` where its section says: `tp_btf/NAME`, `raw_tp/NAME` (or
+   * `raw_tracepoint/`), `tracepoint/CATEGORY/NAME` (or `tp/`).
+   */
+  attach(name: string): void {
+    const program = this.#program(name);
+    const [kind, ...rest] = program.section.split("/");
+    const target = rest.join("/");
+    if (kind === "tp_btf" || kind === "raw_tp" || kind === "raw_tracepoint") {
+      // tp_btf programs carry their target (the kernel found it at load): no name.
+      const link = this.#lib.bpf.bpf_raw_tracepoint_open(
+        kind === "tp_btf" ? null : cString(target),
+        program.fd,
+      );
+      if (link < 0) throw failure(this.#lib, `Cannot attach ${name} to ${program.section}`);
+      this.#links.push([link, -1]);
+    } else if ((kind === "tracepoint" || kind === "tp") && rest.length === 2) {
+      this.attachPerfEvent(name, openTracepointEvent(this.#lib, `${TRACEFS_EVENTS}/${target}`));
+    } else {
+      throw new FaultlineError(
+        `Cannot attach ${name}: its section ${program.section} is not one faultline attaches ` +
+          `(tp_btf/, raw_tp/, tracepoint/); attach it with attachPerfEvent`,
+      );
+    }
+  }
+
+  /** Attaches program `name` to perf event `fd` and enables the event; the link owns the fd. */
   attachPerfEvent(name: string, fd: number): void {
-    this.#lib.beginLog();
-    const link = this.#lib.bpf.bpf_program__attach_perf_event(this.#program(name), fd);
-    if (link === null) {
+    let program;
+    try {
+      program = this.#program(name);
+    } catch (e) {
+      this.#lib.libc.close(fd);
+      throw e;
+    }
+    const link = this.#lib.bpf.bpf_link_create(program.fd, fd, BPF_PERF_EVENT, null);
+    if (link < 0 || this.#lib.libc.ioctl(fd, PERF_EVENT_IOC_ENABLE, 0n) !== 0) {
       const error = failure(this.#lib, `Cannot attach ${name} to perf event fd ${fd}`);
+      if (link >= 0) this.#lib.libc.close(link);
       this.#lib.libc.close(fd);
       throw error;
     }
-    this.#links.push(link);
+    this.#links.push([link, fd]);
   }
 
   /** The sum over CPUs of a per-CPU u64 array map's entry `key`. */
@@ -194,30 +355,39 @@ export class BpfObject {
   }
 
   /**
-   * Destroys every link, side by side on Deno's thread pool (each release waits for an RCU
-   * grace period; together they wait about one): no program runs once it resolves. Safe to call
+   * Closes every link, side by side on Deno's thread pool (a detach may wait for an RCU grace
+   * period; together they wait about one): no program runs once it resolves. Safe to call
    * twice.
    */
   async detachAll(): Promise<void> {
-    this.#lib.beginLog();
-    await Promise.all(
-      this.#links.splice(0).map((link) => this.#lib.bpf.bpf_link__destroy_async(link)),
-    );
+    const links = this.#links.splice(0);
+    await Promise.all(links.map(([link]) => this.#lib.libc.close_async(link)));
+    for (const [, fd] of links) if (fd >= 0) this.#lib.libc.close(fd);
   }
 
   /**
-   * Destroys every link, one after another (see {@link BpfObject.detachAll}): no program runs
+   * Closes every link, one after another (see {@link BpfObject.detachAll}): no program runs
    * after this returns. Safe to call twice.
    */
   detach(): void {
-    this.#lib.beginLog();
-    for (const link of this.#links.splice(0)) this.#lib.bpf.bpf_link__destroy(link);
+    for (const [link, fd] of this.#links.splice(0)) {
+      this.#lib.libc.close(link);
+      if (fd >= 0) this.#lib.libc.close(fd);
+    }
   }
 
-  /** Detaches, then frees the object and its maps. Safe to call twice. */
+  /** Detaches, then closes the object's maps and programs. Safe to call twice. */
   close(): void {
     this.detach();
-    if (this.#obj !== null) this.#lib.bpf.bpf_object__close(this.#obj);
-    this.#obj = null;
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#owner !== null) {
+      this.#lib.beginLog();
+      this.#lib.bpf.bpf_object__close(this.#owner);
+      this.#owner = null;
+      return;
+    }
+    for (const fd of this.#maps.values()) if (fd >= 0) this.#lib.libc.close(fd);
+    for (const p of this.#programs.values()) if (p.fd >= 0) this.#lib.libc.close(p.fd);
   }
 }

@@ -18,23 +18,25 @@ export const LIBBPF_SYMBOLS = {
   bpf_object__close: { parameters: ["pointer"], result: "void" },
   bpf_object__find_map_by_name: { parameters: ["pointer", "buffer"], result: "pointer" },
   bpf_object__find_program_by_name: { parameters: ["pointer", "buffer"], result: "pointer" },
+  bpf_object__next_map: { parameters: ["pointer", "pointer"], result: "pointer" },
+  bpf_object__next_program: { parameters: ["pointer", "pointer"], result: "pointer" },
+  bpf_object__gen_loader: { parameters: ["pointer", "buffer"], result: "i32" },
+  bpf_map__name: { parameters: ["pointer"], result: "pointer" },
+  bpf_program__name: { parameters: ["pointer"], result: "pointer" },
+  bpf_program__section_name: { parameters: ["pointer"], result: "pointer" },
+  bpf_program__fd: { parameters: ["pointer"], result: "i32" },
   bpf_map__set_max_entries: { parameters: ["pointer", "u32"], result: "i32" },
   bpf_map__initial_value: { parameters: ["pointer", "buffer"], result: "pointer" },
   bpf_map__fd: { parameters: ["pointer"], result: "i32" },
   bpf_map_lookup_elem: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   bpf_map_update_elem: { parameters: ["i32", "buffer", "buffer", "u64"], result: "i32" },
   bpf_obj_get_info_by_fd: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-  bpf_program__attach: { parameters: ["pointer"], result: "pointer" },
-  bpf_program__attach_perf_event: { parameters: ["pointer", "i32"], result: "pointer" },
-  bpf_link__destroy: { parameters: ["pointer"], result: "i32" },
-  // The same, on a thread of Deno's pool: a link's release waits for an RCU grace period
-  // (tens of ms), and links released side by side wait for theirs together.
-  bpf_link__destroy_async: {
-    name: "bpf_link__destroy",
-    parameters: ["pointer"],
+  bpf_map_create: {
+    parameters: ["u32", "buffer", "u32", "u32", "u32", "pointer"],
     result: "i32",
-    nonblocking: true,
   },
+  bpf_raw_tracepoint_open: { parameters: ["buffer", "i32"], result: "i32" },
+  bpf_link_create: { parameters: ["i32", "i32", "u32", "pointer"], result: "i32" },
   libbpf_num_possible_cpus: { parameters: [], result: "i32" },
   libbpf_set_print: { parameters: ["function"], result: "pointer" },
 } as const;
@@ -47,9 +49,16 @@ export const LIBC_SYMBOLS = {
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  // The same, on a thread of Deno's pool: closing a link's last fd detaches its program, which
+  // may wait for an RCU grace period; links closed side by side wait for theirs together.
+  close_async: { name: "close", parameters: ["i32"], result: "i32", nonblocking: true },
+  // ioctl(2) is variadic; the perf event ioctls pass an integer.
+  ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
   // syscall(2) is variadic; perf_event_open passes only integer-class arguments, which the
   // x86-64 calling convention passes in the same registers either way.
   syscall: { parameters: ["i64", "buffer", "i32", "i32", "i32", "u64"], result: "i64" },
+  // bpf(2) through syscall(2): bpf(cmd, attr, size).
+  syscall_bpf: { name: "syscall", parameters: ["i64", "i64", "buffer", "u64"], result: "i64" },
 } as const;
 
 /** The bound libraries and the captured libbpf log. */
