@@ -125,6 +125,35 @@ probeTest("The kernel-run loader and libbpf's load make the same programs, byte 
   return Promise.resolve();
 });
 
+probeTest("A reopened spec carries every setting into either load", () => {
+  // What the load falls back on where the kernel refuses the loader program.
+  const lib = openLibbpf();
+  const spec = openFaultline();
+  spec.setMaxEntries("events", 1 << 17);
+  spec.close();
+  for (const via of ["loader", "libbpf"] as LoadPath[]) {
+    const obj = spec.reopen().load(via);
+    try {
+      // struct bpf_map_info: type, id, key_size, value_size, max_entries, ...
+      const info = new Uint8Array(88);
+      assert.equal(
+        lib.bpf.bpf_obj_get_info_by_fd(obj.mapFd("events"), info, new Uint32Array([88])),
+        0,
+      );
+      assert.equal(new DataView(info.buffer).getUint32(16, true), 1 << 17, via);
+      const rodata = new Uint8Array(FL_CONFIG.size);
+      assert.equal(
+        lib.bpf.bpf_map_lookup_elem(obj.mapFd(".rodata"), new Uint32Array(1), rodata),
+        0,
+      );
+      assert.equal(new DataView(rodata.buffer).getUint32(FL_CONFIG.target_tgid, true), 4242, via);
+    } finally {
+      obj.close();
+    }
+  }
+  return Promise.resolve();
+});
+
 probeTest("Closing a loaded object closes every fd it opened", () => {
   const before = [...Deno.readDirSync("/proc/self/fd")].length;
   const obj = openFaultline().load();

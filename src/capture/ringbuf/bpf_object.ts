@@ -118,6 +118,16 @@ export class BpfObjectSpec {
     this.#settings.push((spec) => spec.setInitialValue(mapName, copy));
   }
 
+  /**
+   * A fresh spec of the same file with every setting made on this one made again: what a load
+   * falls back on once this spec's object is used up. Works on a loaded or closed spec too.
+   */
+  reopen(): BpfObjectSpec {
+    const again = BpfObjectSpec.open(this.#path);
+    for (const setting of this.#settings) setting(again);
+    return again;
+  }
+
   /** The object's maps' names, in libbpf's order. */
   #mapNames(): string[] {
     const names: string[] = [];
@@ -166,9 +176,7 @@ export class BpfObjectSpec {
             `${errnoText(this.#lib, loaded)} (errno ${loaded}); it needs Linux 5.18 or later`,
         );
       }
-      const again = BpfObjectSpec.open(this.#path);
-      for (const setting of this.#settings) setting(again);
-      return again.load("libbpf");
+      return this.reopen().load("libbpf");
     }
     try {
       const made = loaded.run(this.#path, mapNames.length, programs.length, logReason);
