@@ -44,9 +44,11 @@
  * FL_FOLLOWED has another one right after it in the same ring record). A page fault is written
  * when it completes, with its completion (fl_fault_pair); one that never completes is written
  * alone at its thread's next page fault or exit (a fault pending when tracing stops is not
- * reported). Records take the ring buffer's own wake-up (the reader is woken by the first
- * record committed once it has read everything), forks and execs force one (faultline reads
- * the new process's mappings while it lives); reserve failures (and syscalls or faults with no
+ * reported). While the reader waits for records (reader_busy clear) they take the ring
+ * buffer's own wake-up (the first record committed once it has read everything wakes it);
+ * while it drains on its timer (reader_busy set) they wake nobody. Forks, execs and file mmaps
+ * always wake it (faultline reads the process's mappings and names the file while the process
+ * lives; one file mapped over and over wakes it once per 100 ms per CPU); reserve failures (and syscalls or faults with no
  * room to keep their entry) are counted per CPU in "dropped" (key 0, in events), never silent.
  *
  * Two macros build variants for bench/probe_cost.ts alone (never the committed object):
@@ -84,6 +86,30 @@ __u32 armed = 0;
  * any is detached, so every kind of event is counted over the same instant-to-instant span
  * (its own map, written whole from user space without touching armed). */
 __u32 enabled SEC(".data.window") = 0;
+
+/* Set by faultline while its reader drains the ring on a timer (records keep coming): records
+ * then wake nobody, except those faultline must read while their process lives (a fork, an
+ * exec, a file mmap: it names them from /proc). Clear, the first record committed once the
+ * reader has read everything wakes it. Its own map, like enabled. */
+__u32 reader_busy SEC(".data.reader") = 0;
+
+/* Per CPU: the file whose mmap last woke the reader (inode, device) and when. Another mmap of
+ * it within FL_FILE_WAKE_NS wakes nobody: faultline names a file once per 200 ms of record time
+ * (its name cache), so a program mapping one file over and over wakes it once. */
+struct file_wake {
+	__u64 ino;
+	__u64 ts_ns;
+	__u32 dev;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct file_wake);
+} file_wakes SEC(".maps");
+
+#define FL_FILE_WAKE_NS 100000000ULL
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -245,6 +271,28 @@ static __always_inline void fill_header(struct fl_header *h, __u64 ts, __u64 id,
 	h->flags = flags;
 }
 
+/* How an ordinary record is submitted: with the ring's own wake-up while the reader waits for
+ * records, with none while it drains on its timer. */
+static __always_inline __u64 wakeup(void)
+{
+	return reader_busy ? BPF_RB_NO_WAKEUP : 0;
+}
+
+/* Whether the mmap of file (ino, dev) at `now` must wake the reader (see file_wakes). */
+static __always_inline int file_wakeup(__u64 ino, __u32 dev, __u64 now)
+{
+	__u32 zero = 0;
+	struct file_wake *w = bpf_map_lookup_elem(&file_wakes, &zero);
+	if (!w)
+		return 1;
+	if (w->ino == ino && w->dev == dev && now - w->ts_ns < FL_FILE_WAKE_NS)
+		return 0;
+	w->ino = ino;
+	w->dev = dev;
+	w->ts_ns = now;
+	return 1;
+}
+
 /* A ring record of `size` bytes with its header filled in, or NULL (counted as dropped) when
  * the ring is full. */
 static __always_inline void *reserve(__u64 size, __u64 now, __u64 id, __u32 kind)
@@ -322,9 +370,13 @@ static __always_inline int syscall_exit(__s64 ret, __u32 kind)
 		r->fd = (__s32)s->fd;
 		r->dev = 0;
 		r->addr2 = s->addr2;
-		if (kind == FL_MMAP && (__s32)s->fd >= 0 && (ret < -4095 || ret >= 0))
+		__u64 flags = wakeup();
+		if (kind == FL_MMAP && (__s32)s->fd >= 0 && (ret < -4095 || ret >= 0)) {
 			file_of_fd((__s32)s->fd, &r->addr2, &r->dev);
-		bpf_ringbuf_submit(r, 0);
+			if (r->addr2 && file_wakeup(r->addr2, r->dev, now))
+				flags = BPF_RB_FORCE_WAKEUP;
+		}
+		bpf_ringbuf_submit(r, flags);
 	}
 	s->ts_ns = 0;
 	return 0;
@@ -416,7 +468,7 @@ static __always_inline void flush_fault(struct fault_start *s, __u64 id)
 	r->address = s->address;
 	r->ip = s->ip;
 	r->error_code = s->error_code;
-	bpf_ringbuf_submit(r, 0);
+	bpf_ringbuf_submit(r, wakeup());
 }
 
 /* ctx: the tracepoint's arguments (unsigned long address, struct pt_regs *regs,
@@ -476,7 +528,7 @@ static __always_inline int fault_done(__u32 kind)
 		if (!r)
 			return 0;
 		r->latency_ns = FL_UNPAIRED;
-		bpf_ringbuf_submit(r, 0);
+		bpf_ringbuf_submit(r, wakeup());
 		return 0;
 	}
 	/* Built on the stack and copied by one helper call (measured no dearer than reserve +
@@ -494,7 +546,7 @@ static __always_inline int fault_done(__u32 kind)
 	if (r.done.latency_ns != 1) /* keeps the work above from being optimized away */
 		return 0;
 #endif
-	if (bpf_ringbuf_output(&events, &r, sizeof(r), 0) != 0)
+	if (bpf_ringbuf_output(&events, &r, sizeof(r), wakeup()) != 0)
 		count_drop(2);
 	return 0;
 }
@@ -522,7 +574,7 @@ static __always_inline void task_record(__u64 id, __u32 kind, __u32 child, __s32
 	r->child = child;
 	r->exit_code = exit_code;
 	bpf_probe_read_kernel(r->comm, sizeof(r->comm), comm);
-	bpf_ringbuf_submit(r, kind == FL_EXIT ? 0 : BPF_RB_FORCE_WAKEUP);
+	bpf_ringbuf_submit(r, kind == FL_EXIT ? wakeup() : BPF_RB_FORCE_WAKEUP);
 }
 
 /* ctx: (struct task_struct *parent, struct task_struct *child), in the parent. */

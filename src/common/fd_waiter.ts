@@ -36,6 +36,7 @@ function errno(): number {
 const EPOLL_CLOEXEC = 0o2000000;
 const EPOLL_CTL_ADD = 1;
 const EPOLLIN = 0x001;
+const EPOLLET = 0x80000000;
 const EFD_CLOEXEC = 0o2000000;
 const EFD_NONBLOCK = 0o4000;
 const SYS_PIDFD_OPEN = 434n;
@@ -98,11 +99,13 @@ export class FdWaiter {
   #waiting: Promise<number> | null = null;
 
   /**
-   * Watches `fds` for readability.
+   * Watches `fds` for readability. With `edge`, a descriptor counts as ready only when its
+   * state changes to ready (EPOLLET: a BPF ring is then ready when the kernel wakes its
+   * readers, not whenever it holds records).
    *
    * @throws {FaultlineError} if epoll or the eventfd cannot be set up.
    */
-  constructor(fds: readonly number[]) {
+  constructor(fds: readonly number[], options: { edge?: boolean } = {}) {
     const c = lib();
     const fail = (what: string) =>
       new FaultlineError(`Cannot ${what} to wait on: errno ${errno()}`);
@@ -116,7 +119,7 @@ export class FdWaiter {
     for (const fd of [...fds, this.#wake]) {
       const event = new Uint8Array(EPOLL_EVENT);
       const view = new DataView(event.buffer);
-      view.setUint32(0, EPOLLIN, true);
+      view.setUint32(0, options.edge && fd !== this.#wake ? EPOLLIN | EPOLLET : EPOLLIN, true);
       view.setBigUint64(4, BigInt(fd), true);
       if (c.epoll_ctl(this.#epoll, EPOLL_CTL_ADD, fd, event) !== 0) {
         const error = fail(`watch fd ${fd}`);

@@ -42,8 +42,6 @@ export class RingbufCapture implements Capture {
   #lostSeen = 0;
   #stopping = false;
   #stopped: Promise<void> | null = null;
-  /** Ends the reading loop's wait between two batches at once (set while it waits). */
-  #wake: (() => void) | null = null;
   #loop: Promise<void>;
 
   /** Starts reading `reader` (the ring of `obj`, whose programs are attached) into `sink`. */
@@ -89,10 +87,19 @@ export class RingbufCapture implements Capture {
     this.#obj.writeGlobal(".data.window", new Uint8Array(new Uint32Array([open ? 1 : 0]).buffer));
   }
 
+  /**
+   * Tells the probes whether the reader drains on its timer (records then wake nobody but a
+   * fork, an exec or a file mmap) or waits for the first record to wake it.
+   */
+  #setBusy(busy: boolean): void {
+    this.#obj.writeGlobal(".data.reader", new Uint8Array(new Uint32Array([busy ? 1 : 0]).buffer));
+  }
+
   async #poll(pollMs: number, idleMs: number, lostPollMs: number): Promise<void> {
     let lastLost = performance.now();
     let readSince = 0;
     let wait = pollMs;
+    let busy = false;
     while (!this.#stopping) {
       const read = this.#reader.read(this.#deliver);
       readSince += read;
@@ -106,19 +113,16 @@ export class RingbufCapture implements Capture {
         readSince = 0;
       }
       if (read > 0) {
-        // Records are coming: read them in batches, every pollMs (stop() ends the wait).
+        // Records are coming: read them in batches, every pollMs. Only a fork, an exec or a
+        // file mmap (read while its process lives, to name what it maps) or stop() ends the
+        // wait early: the probes wake nobody for the rest while busy is set.
+        if (!busy) this.#setBusy(busy = true);
         wait = pollMs;
-        await new Promise<void>((r) => {
-          const timer = setTimeout(() => {
-            this.#wake = null;
-            r();
-          }, pollMs);
-          this.#wake = () => {
-            clearTimeout(timer);
-            this.#wake = null;
-            r();
-          };
-        });
+        await this.#waiter.wait(pollMs);
+      } else if (busy) {
+        // Quiet: from now on the first record wakes the reader. One committed before the flag
+        // went down woke nobody, so the ring is read once more before sleeping.
+        this.#setBusy(busy = false);
       } else {
         // Quiet: sleep longer each time, until a record wakes the ring or stop() does.
         wait = Math.min(wait * 2, idleMs);
@@ -154,7 +158,6 @@ export class RingbufCapture implements Capture {
     if (this.#stopped) return this.#stopped;
     this.#stopping = true;
     this.#waiter.interrupt();
-    this.#wake?.();
     this.#stopped = (async () => {
       await this.#loop.catch(() => {});
       try {

@@ -226,9 +226,10 @@ export class RingbufEngine implements Engine {
     let waiter: FdWaiter | null = null;
     try {
       reader = new RingbufReader(lib, obj.mapFd("events"));
-      // The ring's fd is ready once the kernel wakes it: at the first record after the reader
-      // has read everything, and at every fork and exec.
-      waiter = new FdWaiter([obj.mapFd("events")]);
+      // The ring's fd is ready when the kernel wakes it (edge-triggered, not whenever it holds
+      // records): at the first record after the reader has read everything, and at every fork,
+      // exec and file mmap (faultline.bpf.c: reader_busy).
+      waiter = new FdWaiter([obj.mapFd("events")], { edge: true });
       // The target is traced from the first program on; what it forks joins in the kernel.
       // "traced" holds one bit per tgid: word tgid / 64, bit tgid % 64 (faultline.h).
       if (mode === FL_MODE.pids) {
