@@ -39,14 +39,18 @@ async function wall(argv: string[]): Promise<number> {
 }
 
 // 1. In and out.
-const ours: number[] = [], perfs: number[] = [], ratios: number[] = [];
+const ours: number[] = [], perfs: number[] = [], ratios: number[] = [], empties: number[] = [];
+// Deno's own start, for the why: an empty script, run the way trace.ts is.
+const empty = Deno.makeTempFileSync({ suffix: ".ts" });
 for (let i = 0; i < runs; i++) {
   const f = await wall([deno, "run", "-A", `${root}trace.ts`, "-q", "--", "/bin/true"]);
   const p = await wall(["perf", "trace", "-o", "/dev/null", "--", "/bin/true"]);
   ours.push(f);
   perfs.push(p);
   ratios.push(f / p);
+  empties.push(await wall([deno, "run", "-A", empty]));
 }
+Deno.removeSync(empty);
 const pieces = { load: [] as number[], attach: [] as number[], exit: [] as number[] };
 for (let i = 0; i < runs; i++) {
   const out = await new Deno.Command(deno, {
@@ -68,6 +72,17 @@ console.log(`| ratio, faultline / perf trace (median of pairs) | ${median(ratios
 console.log(`| faultline: loading its modules | ${median(pieces.load).toFixed(0)} |`);
 console.log(`| faultline: probes loaded and attached | ${median(pieces.attach).toFixed(0)} |`);
 console.log(`| faultline: target's exit to the report | ${median(pieces.exit).toFixed(0)} |`);
+console.log(`| deno run -A of an empty script, whole | ${median(empties).toFixed(0)} |`);
+if (median(ratios) > 1) {
+  console.log(
+    `\nfaultline is slower than perf trace here (${
+      median(ratios).toFixed(2)
+    }x): Deno's own start ` +
+      `(an empty script: ${median(empties).toFixed(0)} ms whole), then loading faultline's ` +
+      `modules, then loading and attaching the probes, each above, come before /bin/true runs; ` +
+      "perf trace is one native program that opens its events and forks.",
+  );
+}
 
 // 2. Quiet.
 function cpuTicks(pid: number): number {
