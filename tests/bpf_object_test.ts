@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { FaultlineError } from "../mod.ts";
 import { type BpfObject, BpfObjectSpec, type LoadPath } from "../src/capture/ringbuf/bpf_object.ts";
 import { openLibbpf } from "../src/capture/ringbuf/libbpf.ts";
-import { RingbufReader } from "../src/capture/ringbuf/ringbuf_reader.ts";
+import { mapInfo, RingbufReader } from "../src/capture/ringbuf/ringbuf_reader.ts";
 import { FL_CONFIG } from "../src/capture/ringbuf/ringbuf_engine.ts";
 import { probeTest, repoPath, toolchainTest } from "./_capability.ts";
 
@@ -134,13 +134,7 @@ probeTest("A reopened spec carries every setting into either load", () => {
   for (const via of ["loader", "libbpf"] as LoadPath[]) {
     const obj = spec.reopen().load(via);
     try {
-      // struct bpf_map_info: type, id, key_size, value_size, max_entries, ...
-      const info = new Uint8Array(88);
-      assert.equal(
-        lib.bpf.bpf_obj_get_info_by_fd(obj.mapFd("events"), info, new Uint32Array([88])),
-        0,
-      );
-      assert.equal(new DataView(info.buffer).getUint32(16, true), 1 << 17, via);
+      assert.equal(mapInfo(lib, obj.mapFd("events")).maxEntries, 1 << 17, via);
       const rodata = new Uint8Array(FL_CONFIG.size);
       assert.equal(
         lib.bpf.bpf_map_lookup_elem(obj.mapFd(".rodata"), new Uint32Array(1), rodata),

@@ -24,7 +24,7 @@ const BPF_MAP_TYPE_RINGBUF = 27;
 const MAP_INFO_SIZE = 80;
 
 /** The type and max_entries (for a ring: its size in bytes) of BPF map `fd`. */
-function mapInfo(lib: LibbpfHandle, fd: number): { type: number; maxEntries: number } {
+export function mapInfo(lib: LibbpfHandle, fd: number): { type: number; maxEntries: number } {
   const info = new Uint8Array(MAP_INFO_SIZE);
   const length = new Uint32Array([MAP_INFO_SIZE]);
   if (lib.bpf.bpf_obj_get_info_by_fd(fd, info, length) !== 0) {
