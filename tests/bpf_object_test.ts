@@ -31,7 +31,7 @@ toolchainTest("probes/faultline.bpf.o is what its source builds to, byte for byt
   );
 });
 
-for (const via of ["auto", "libbpf"] as LoadPath[]) {
+for (const via of ["auto", "loader", "libbpf"] as LoadPath[]) {
   probeTest(`A load the verifier refuses fails with the verifier's reason (${via})`, async () => {
     const out = Deno.makeTempFileSync({ suffix: ".bpf.o" });
     await build("tests/fixtures/rejected.bpf.c", out);

@@ -153,14 +153,30 @@ export class BpfObjectSpec {
 
   /**
    * Loads the object into the kernel; the spec is used up. `via` "auto" (the default) runs
-   * libbpf's loader program, or loads through libbpf where the kernel refuses that program
-   * (kernels before 5.18); "loader" and "libbpf" force one way.
+   * libbpf's loader program and, where that fails (kernels before 5.17, or a program the
+   * verifier refuses), loads through libbpf; "loader" and "libbpf" force one way.
    */
   load(via: LoadPath = "auto"): BpfObject {
     const obj = this.#handle();
     const mapNames = this.#mapNames();
     const programs = this.#programs();
     if (via === "libbpf") return this.#loadThroughLibbpf(obj, mapNames, programs);
+    try {
+      return this.#loadThroughLoader(obj, mapNames, programs);
+    } catch (e) {
+      // A kernel without syscall programs refuses the loader; one without CO-RE in the kernel
+      // (before 5.17) fails its run. libbpf's own load is then the way, and if it fails too,
+      // its reason is the one told (a program the verifier refuses fails both ways alike).
+      if (via === "loader") throw e;
+      return this.reopen().load("libbpf");
+    }
+  }
+
+  #loadThroughLoader(
+    obj: Deno.PointerObject,
+    mapNames: string[],
+    programs: ProgramInfo[],
+  ): BpfObject {
     this.#lib.beginLog();
     const loader = generateLoader(this.#lib, obj);
     const log = this.#lib.takeLog();
@@ -170,13 +186,10 @@ export class BpfObjectSpec {
     }
     const loaded = LoadedLoader.load(this.#lib, loader);
     if (typeof loaded === "number") {
-      if (via === "loader") {
-        throw new FaultlineError(
-          `Cannot load BPF object ${this.#path}: the kernel refused libbpf's loader program: ` +
-            `${errnoText(this.#lib, loaded)} (errno ${loaded}); it needs Linux 5.18 or later`,
-        );
-      }
-      return this.reopen().load("libbpf");
+      throw new FaultlineError(
+        `Cannot load BPF object ${this.#path}: the kernel refused libbpf's loader program: ` +
+          `${errnoText(this.#lib, loaded)} (errno ${loaded}); it needs Linux 5.17 or later`,
+      );
     }
     try {
       const made = loaded.run(this.#path, mapNames.length, programs.length, logReason);
@@ -248,7 +261,13 @@ export class BpfObject {
   ) {
     this.#lib = lib;
     this.#path = path;
-    this.#maps = maps;
+    // libbpf names a global-data map with a prefix from the object's name ("faultlin.rodata");
+    // its section (".rodata", ".data.window") names it too, as find_map_by_name takes it.
+    this.#maps = new Map(maps);
+    for (const [name, fd] of maps) {
+      const dot = name.indexOf(".");
+      if (dot > 0 && !this.#maps.has(name.slice(dot))) this.#maps.set(name.slice(dot), fd);
+    }
     this.#programs = programs;
     this.#owner = owner;
   }
@@ -262,21 +281,10 @@ export class BpfObject {
     return p;
   }
 
-  /**
-   * The fd of map `name`: a map's name, or for a global-data map its section (".rodata",
-   * ".data.window"), as libbpf's find_map_by_name takes it; libbpf names those maps with a
-   * prefix from the object's name ("faultlin.rodata").
-   */
+  /** The fd of map `name` (for a global-data map, its section: ".rodata", ".data.window"). */
   mapFd(name: string): number {
     if (this.#closed) throw new Error("BpfObject is closed");
-    let fd = this.#maps.get(name) ?? -1;
-    if (fd < 0 && name.startsWith(".")) {
-      for (const [mapName, mapFd] of this.#maps) {
-        if (mapName.indexOf(".") === mapName.length - name.length && mapName.endsWith(name)) {
-          fd = mapFd;
-        }
-      }
-    }
+    const fd = this.#maps.get(name) ?? -1;
     if (fd < 0) throw new FaultlineError(`Cannot find map "${name}" in ${this.#path}`);
     return fd;
   }
@@ -300,7 +308,14 @@ export class BpfObject {
         kind === "tp_btf" ? null : cString(target),
         program.fd,
       );
-      if (link < 0) throw failure(this.#lib, `Cannot attach ${name} to ${program.section}`);
+      if (link < 0) {
+        throw failure(
+          this.#lib,
+          `Cannot attach ${name} to ${program.section}`,
+          lastErrno(this.#lib),
+          [],
+        );
+      }
       this.#links.push([link, -1]);
     } else if ((kind === "tracepoint" || kind === "tp") && rest.length === 2) {
       this.attachPerfEvent(name, openTracepointEvent(this.#lib, `${TRACEFS_EVENTS}/${target}`));
@@ -323,7 +338,12 @@ export class BpfObject {
     }
     const link = this.#lib.bpf.bpf_link_create(program.fd, fd, BPF_PERF_EVENT, null);
     if (link < 0 || this.#lib.libc.ioctl(fd, PERF_EVENT_IOC_ENABLE, 0n) !== 0) {
-      const error = failure(this.#lib, `Cannot attach ${name} to perf event fd ${fd}`);
+      const error = failure(
+        this.#lib,
+        `Cannot attach ${name} to perf event fd ${fd}`,
+        lastErrno(this.#lib),
+        [],
+      );
       if (link >= 0) this.#lib.libc.close(link);
       this.#lib.libc.close(fd);
       throw error;
@@ -395,7 +415,7 @@ export class BpfObject {
       this.#owner = null;
       return;
     }
-    for (const fd of this.#maps.values()) if (fd >= 0) this.#lib.libc.close(fd);
+    for (const fd of new Set(this.#maps.values())) if (fd >= 0) this.#lib.libc.close(fd);
     for (const p of this.#programs.values()) if (p.fd >= 0) this.#lib.libc.close(p.fd);
   }
 }

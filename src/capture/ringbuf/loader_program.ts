@@ -9,7 +9,7 @@
  * The loader is generated from the opened object at load time (so ring size and `.rodata` set
  * on the spec are in it) and run once through BPF_PROG_RUN; the kernel writes each map's and
  * program's fd, in the object's order, into the context it is run with (layout:
- * `bpf/skel_internal.h`). Needs kernel 5.18 or later (syscall programs, CO-RE in the kernel).
+ * `bpf/skel_internal.h`). Needs Linux 5.17 or later (syscall programs, CO-RE in the kernel).
  *
  * @module
  */

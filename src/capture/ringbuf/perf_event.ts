@@ -23,7 +23,7 @@ const PERF_FLAG_FD_CLOEXEC = 8n;
  * (sample_period 1), disabled. Returns the fd.
  */
 export function openSoftwareEvent(lib: LibbpfHandle, config: number, cpu: number): number {
-  const fd = open(lib, PERF_TYPE_SOFTWARE, config, cpu);
+  const fd = openEvent(lib, PERF_TYPE_SOFTWARE, config, cpu);
   if (fd < 0) {
     const errno = lastErrno(lib);
     throw new FaultlineError(
@@ -35,7 +35,7 @@ export function openSoftwareEvent(lib: LibbpfHandle, config: number, cpu: number
   return fd;
 }
 
-function open(lib: LibbpfHandle, type: number, config: number, cpu: number): number {
+function openEvent(lib: LibbpfHandle, type: number, config: number, cpu: number): number {
   const attr = new Uint8Array(PERF_ATTR_SIZE);
   const v = new DataView(attr.buffer);
   v.setUint32(0, type, true); // type
@@ -60,7 +60,7 @@ export function openTracepointEvent(lib: LibbpfHandle, dir: string): number {
         `(mount -t tracefs nodev /sys/kernel/tracing)?`,
     );
   }
-  const fd = open(lib, PERF_TYPE_TRACEPOINT, id, 0);
+  const fd = openEvent(lib, PERF_TYPE_TRACEPOINT, id, 0);
   if (fd < 0) {
     const errno = lastErrno(lib);
     throw new FaultlineError(
