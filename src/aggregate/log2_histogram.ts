@@ -143,10 +143,12 @@ export interface HistogramReport {
 export class Log2Histogram {
   /** Unit of the values, written into reports. */
   readonly unit: string;
-  // A plain array, not a Float64Array: V8 allocates a typed array this size outside its heap
-  // (malloc and zeroing, a call into the runtime), and the mapping table makes one histogram
-  // per mapping that faults: thousands of them on a program that maps small pieces.
-  #slots: number[] = new Array<number>(SLOT_COUNT).fill(0);
+  // The slots from #base on, as far as a value has reached: the few slots a latency spans,
+  // not all 66 (the mapping table keeps one histogram per mapping that faults: thousands of
+  // them on a program that maps small pieces). A plain array, not a typed one: V8 makes a
+  // typed array outside its heap (malloc and zeroing, a call into the runtime).
+  #slots: number[] = [];
+  #base = 0;
   #fine: Float64Array | null;
   #count = 0;
   #sum = 0;
@@ -199,7 +201,10 @@ export class Log2Histogram {
         `Cannot add ${value} to a log2 histogram: values must be non-negative integers`,
       );
     }
-    this.#slots[log2Slot(value)]! += 1;
+    const slot = log2Slot(value);
+    const i = slot - this.#base;
+    if (i >= 0 && i < this.#slots.length) this.#slots[i]! += 1;
+    else this.#bump(slot, 1);
     if (this.#fine !== null) this.#fine[fineIndex(value)]! += 1;
     this.#count += 1;
     this.#sum += value;
@@ -209,7 +214,20 @@ export class Log2Histogram {
 
   /** The count in bpftrace slot `slot` (see {@link log2Slot}). */
   slotCount(slot: number): number {
-    return this.#slots[slot] ?? 0;
+    return this.#slots[slot - this.#base] ?? 0;
+  }
+
+  /** Adds `n` to slot `slot`, first reaching the slots out to it. */
+  #bump(slot: number, n: number): void {
+    const slots = this.#slots;
+    if (slots.length === 0) this.#base = slot;
+    else if (slot < this.#base) {
+      this.#slots = new Array<number>(this.#base - slot).fill(0).concat(slots);
+      this.#base = slot;
+    }
+    const i = slot - this.#base;
+    while (this.#slots.length <= i) this.#slots.push(0);
+    this.#slots[i]! += n;
   }
 
   /**
@@ -227,7 +245,7 @@ export class Log2Histogram {
     const fine = this.#fine;
     if (fine === null) {
       for (let slot = log2Slot(this.#min); slot < SLOT_COUNT; slot++) {
-        seen += this.#slots[slot]!;
+        seen += this.slotCount(slot);
         if (seen >= rank) return Math.max(this.#min, Math.min(this.#max, slotHigh(slot) - 1));
       }
       return this.#max;
@@ -243,6 +261,7 @@ export class Log2Histogram {
   clone(): Log2Histogram {
     const c = new Log2Histogram(this.unit, { coarse: this.coarse });
     c.#slots = this.#slots.slice();
+    c.#base = this.#base;
     if (this.#fine !== null) c.#fine!.set(this.#fine);
     c.#count = this.#count;
     c.#sum = this.#sum;
@@ -284,9 +303,9 @@ export class Log2Histogram {
     let first = -1;
     let last = -1;
     for (let i = 0; i < SLOT_COUNT; i++) {
-      const n = this.#slots[i]! - earlier.#slots[i]!;
-      d.#slots[i] = n;
+      const n = this.slotCount(i) - earlier.slotCount(i);
       if (n === 0) continue;
+      d.#bump(i, n);
       if (first < 0) first = i;
       last = i;
     }
@@ -327,7 +346,9 @@ export class Log2Histogram {
    */
   merge(other: Log2Histogram): void {
     if (other.#count === 0) return;
-    for (let i = 0; i < SLOT_COUNT; i++) this.#slots[i]! += other.#slots[i]!;
+    for (let i = 0; i < other.#slots.length; i++) {
+      if (other.#slots[i] !== 0) this.#bump(other.#base + i, other.#slots[i]!);
+    }
     if (this.#fine !== null && other.#fine !== null) {
       for (let i = 0; i < FINE_SIZE; i++) this.#fine[i]! += other.#fine[i]!;
     } else this.#fine = null;
@@ -344,7 +365,7 @@ export class Log2Histogram {
     const last = log2Slot(this.#max);
     const out: HistogramBucket[] = [];
     for (let slot = first; slot <= last; slot++) {
-      out.push({ low: slotLow(slot), high: slotHigh(slot), count: this.#slots[slot]! });
+      out.push({ low: slotLow(slot), high: slotHigh(slot), count: this.slotCount(slot) });
     }
     return out;
   }

@@ -138,3 +138,44 @@ Deno.test("Log2Histogram.percentile() of one value is that value", () => {
   for (const q of [0.5, 0.999]) assert.equal(h.percentile(q), 123_457);
   assert.throws(() => h.percentile(0), /Cannot compute percentile 0/);
 });
+
+Deno.test("Log2Histogram's slots hold every value whatever order, merge, clone or since", () => {
+  // The slots are kept only as far as values reach (a histogram per mapping stays small):
+  // values arriving below, above and between what is held, then merged, cloned and
+  // differenced, must count exactly as 66 plain slots would.
+  let seed = 12345;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const value = () => Math.floor(2 ** (random() * 40)) - (random() < 0.05 ? 1 : 0);
+  for (const coarse of [true, false]) {
+    for (let round = 0; round < 50; round++) {
+      const a = new Log2Histogram("ns", { coarse });
+      const b = new Log2Histogram("ns", { coarse });
+      const expectA = new Array<number>(66).fill(0);
+      const expectB = new Array<number>(66).fill(0);
+      const n = 1 + Math.floor(random() * 20);
+      for (let i = 0; i < n; i++) {
+        const v = Math.max(0, value());
+        a.add(v);
+        expectA[log2Slot(v)]!++;
+        const w = Math.max(0, value());
+        b.add(w);
+        expectB[log2Slot(w)]!++;
+      }
+      const before = a.clone();
+      a.merge(b);
+      const merged = expectA.map((c, i) => c + expectB[i]!);
+      for (let slot = 0; slot < 66; slot++) {
+        assert.equal(a.slotCount(slot), merged[slot], `merged slot ${slot}`);
+        assert.equal(before.slotCount(slot), expectA[slot], `cloned slot ${slot}`);
+      }
+      const since = a.since(before);
+      for (let slot = 0; slot < 66; slot++) {
+        assert.equal(since.slotCount(slot), expectB[slot], `since slot ${slot}`);
+      }
+      assert.equal(since.count, n);
+      const buckets = a.buckets();
+      assert.equal(buckets.reduce((s, x) => s + x.count, 0), 2 * n);
+      assert.equal(buckets[0]!.low, slotLow(log2Slot(a.min)));
+    }
+  }
+});

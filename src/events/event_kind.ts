@@ -134,11 +134,40 @@ export interface RecordFormat<E extends EventBase> {
   /** Decodes the record at `at` (its header's `kind` is `id`) into an event. */
   decode(view: DataView, at: number, id: number): E;
   /**
-   * The kind's CSV cells read straight from the record, no event object made: the same as
-   * {@link EventKindDefinition.csvCells} of {@link RecordFormat.decode}'s event (the hot
-   * kinds have it; the events CSV decodes the others).
+   * Writes the kind's CSV cells straight from the record, in its
+   * {@link EventKindDefinition.csvColumns} order, no event object or string made: the same
+   * cells as {@link EventKindDefinition.csvCells} of {@link RecordFormat.decode}'s event (the
+   * hot kinds have it; the events CSV decodes the others).
    */
-  csvCells?(view: DataView, at: number, id: number): readonly (string | number)[];
+  csvWrite?(out: CsvCellWriter, view: DataView, at: number, id: number): void;
+}
+
+/**
+ * Where {@link RecordFormat.csvWrite} puts a record's CSV cells, one after another (the events
+ * CSV writes them as bytes, with the empty cells of other kinds' columns between).
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { CsvCellWriter } from "./event_kind.ts";
+ * const cells: string[] = [];
+ * const out: CsvCellWriter = {
+ *   cell: (v) => void cells.push(String(v)),
+ *   hexU64: (view, at) => void cells.push(`0x${view.getBigUint64(at, true).toString(16)}`),
+ *   hexI64: (view, at) => void cells.push(String(view.getBigInt64(at, true))),
+ * };
+ * out.cell(7);
+ * out.hexU64(new DataView(new ArrayBuffer(8)), 0);
+ * assert.deepEqual(cells, ["7", "0x0"]);
+ * ```
+ */
+export interface CsvCellWriter {
+  /** The next cell: an integer in decimal, or ASCII text as it is (a word, or "" for none). */
+  cell(value: number | string): void;
+  /** The next cell: the unsigned 64-bit field at `at`, as {@link hexU64Cell} writes it. */
+  hexU64(view: DataView, at: number): void;
+  /** The next cell: the signed 64-bit field at `at`, as {@link hexI64Cell} writes it. */
+  hexI64(view: DataView, at: number): void;
 }
 
 /**

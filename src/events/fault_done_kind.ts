@@ -51,7 +51,7 @@ export const faultDoneKind: EventKindDefinition<FaultDoneEvent> = {
       timestampNs: recordTimestamp(view, at),
       latencyNs: doneLatency(view, at),
     }),
-    csvCells: (view, at) => [doneLatency(view, at) ?? ""],
+    csvWrite: (out, view, at) => out.cell(doneLatency(view, at) ?? ""),
   },
   line: {
     tags: { n: "minor_fault", j: "major_fault" },

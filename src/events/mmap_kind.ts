@@ -4,13 +4,7 @@
  * @module
  */
 
-import {
-  type EventKindDefinition,
-  hexCell,
-  hexI64Cell,
-  hexU64Cell,
-  readU64,
-} from "./event_kind.ts";
+import { type EventKindDefinition, hexCell, readU64 } from "./event_kind.ts";
 import { isErrnoValue, type MmapEvent } from "./faultline_event.ts";
 import {
   FL_SYSCALL as S,
@@ -72,16 +66,16 @@ export const mmapKind: EventKindDefinition<MmapEvent> = {
         ? event
         : { ...event, file: { inode, device: view.getUint32(at + S.dev, true) } };
     },
-    csvCells: (view, at) => [
-      readU64(view, at + S.latency_ns),
-      hexU64Cell(view, at + S.addr),
-      readU64(view, at + S.len),
-      view.getUint32(at + S.prot, true),
-      view.getUint32(at + S.flags, true),
-      view.getInt32(at + S.fd, true),
-      readU64(view, at + S.off),
-      hexI64Cell(view, at + S.ret),
-    ],
+    csvWrite(out, view, at) {
+      out.cell(readU64(view, at + S.latency_ns));
+      out.hexU64(view, at + S.addr);
+      out.cell(readU64(view, at + S.len));
+      out.cell(view.getUint32(at + S.prot, true));
+      out.cell(view.getUint32(at + S.flags, true));
+      out.cell(view.getInt32(at + S.fd, true));
+      out.cell(readU64(view, at + S.off));
+      out.hexI64(view, at + S.ret);
+    },
   },
   line: {
     tags: { m: "mmap" },

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type EventKindDefinition, hexCell, hexU64Cell, readU64 } from "./event_kind.ts";
+import { type EventKindDefinition, hexCell, readU64 } from "./event_kind.ts";
 import { isErrnoInt, type MunmapEvent } from "./faultline_event.ts";
 import {
   FL_SYSCALL as S,
@@ -43,12 +43,12 @@ export const munmapKind: EventKindDefinition<MunmapEvent> = {
       length: readU64(view, at + S.len),
       ret: view.getInt32(at + S.ret, true),
     }),
-    csvCells: (view, at) => [
-      readU64(view, at + S.latency_ns),
-      hexU64Cell(view, at + S.addr),
-      readU64(view, at + S.len),
-      view.getInt32(at + S.ret, true),
-    ],
+    csvWrite(out, view, at) {
+      out.cell(readU64(view, at + S.latency_ns));
+      out.hexU64(view, at + S.addr);
+      out.cell(readU64(view, at + S.len));
+      out.cell(view.getInt32(at + S.ret, true));
+    },
   },
   line: {
     tags: { u: "munmap" },

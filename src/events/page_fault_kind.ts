@@ -8,7 +8,6 @@
 import {
   type EventKindDefinition,
   hexCell,
-  hexU64Cell,
   recordPid,
   recordTid,
   recordTimestamp,
@@ -63,17 +62,15 @@ export const pageFaultKind: EventKindDefinition<PageFaultEvent> = {
         ...decodeErrorCode(errorCode),
       };
     },
-    csvCells(view, at) {
+    csvWrite(out, view, at) {
       const errorCode = view.getUint32(at + FL_FAULT.error_code, true);
+      out.hexU64(view, at + FL_FAULT.address);
+      out.hexU64(view, at + FL_FAULT.ip);
+      out.cell(errorCode);
       const { access, mode, cause } = decodeErrorCode(errorCode);
-      return [
-        hexU64Cell(view, at + FL_FAULT.address),
-        hexU64Cell(view, at + FL_FAULT.ip),
-        errorCode,
-        access,
-        mode,
-        cause,
-      ];
+      out.cell(access);
+      out.cell(mode);
+      out.cell(cause);
     },
   },
   line: {

@@ -6,6 +6,9 @@
  * @module
  */
 
+/** The ASCII codes of 0-9a-f. */
+const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
+
 /**
  * ASCII bytes appended to a buffer that grows as needed.
  *
@@ -26,7 +29,6 @@
 export class CsvBytes {
   #buf: Uint8Array;
   #pos = 0;
-  readonly #digits = new Uint8Array(24);
 
   /** An empty buffer of `capacity` bytes to start with. */
   constructor(capacity = 1 << 16) {
@@ -86,16 +88,61 @@ export class CsvBytes {
       this.#buf[this.#pos++] = 0x2d; // -
       n = -n;
     }
-    const digits = this.#digits;
-    let count = 0;
-    do {
-      const q = Math.floor(n / 10);
-      digits[count++] = 0x30 + (n - q * 10);
+    // In int32 arithmetic: below 2^31 at once, above in two parts, the low one of 8 digits
+    // (a timestamp in ns has 13 to 16 digits).
+    if (n < 0x80000000) this.#digitsOf(n | 0, 1);
+    else {
+      const high = Math.floor(n / 100_000_000);
+      this.#digitsOf(high | 0, 1);
+      this.#digitsOf((n - high * 100_000_000) | 0, 8);
+    }
+  }
+
+  /** `n` (0 to 2^31 - 1) in decimal, padded with zeros to at least `width` digits. */
+  #digitsOf(n: number, width: number): void {
+    let count = 1;
+    for (let rest = (n / 10) | 0; rest > 0; rest = (rest / 10) | 0) count++;
+    if (count < width) count = width;
+    const buf = this.#buf;
+    let pos = this.#pos + count;
+    this.#pos = pos;
+    for (let i = 0; i < count; i++) {
+      const q = (n / 10) | 0;
+      buf[--pos] = 0x30 + (n - q * 10);
       n = q;
-    } while (n > 0);
+    }
+  }
+
+  /**
+   * The unsigned 64-bit integer `high * 2^32 + low` in hexadecimal with `0x` before it, as
+   * `"0x" + value.toString(16)` writes it (no string made).
+   */
+  hex(low: number, high: number): void {
+    this.#room(18);
     const buf = this.#buf;
     let pos = this.#pos;
-    while (count > 0) buf[pos++] = digits[--count]!;
+    buf[pos++] = 0x30; // 0
+    buf[pos++] = 0x78; // x
+    low >>>= 0;
+    high >>>= 0;
+    let shift = 28;
+    if (high !== 0) {
+      while (((high >>> shift) & 0xf) === 0) shift -= 4;
+      for (; shift >= 0; shift -= 4) buf[pos++] = HEX_DIGITS[(high >>> shift) & 0xf]!;
+      shift = 28;
+    } else {
+      while (shift > 0 && ((low >>> shift) & 0xf) === 0) shift -= 4;
+    }
+    for (; shift >= 0; shift -= 4) buf[pos++] = HEX_DIGITS[(low >>> shift) & 0xf]!;
+    this.#pos = pos;
+  }
+
+  /** `n` commas: the empty cells between two cells. */
+  commas(n: number): void {
+    this.#room(n);
+    const buf = this.#buf;
+    let pos = this.#pos;
+    for (let i = 0; i < n; i++) buf[pos++] = 0x2c;
     this.#pos = pos;
   }
 

@@ -8,7 +8,9 @@
 import { FaultlineError } from "../common/faultline_error.ts";
 import { EVENT_KINDS, type EventKindTable } from "../events/event_kinds.ts";
 import {
+  type CsvCellWriter,
   type EventKindDefinition,
+  hexI64Cell,
   type RecordFormat,
   recordKind,
   recordPid,
@@ -99,8 +101,8 @@ export function csvRowFormatter(kinds: EventKindTable): CsvRowFormatter {
 export type CsvRecordFormatter = (view: DataView, at: number) => string | null;
 
 /**
- * The row formatter of a table's ring records: the hot kinds' cells read straight from the
- * record ({@link RecordFormat.csvCells}), the others through their event.
+ * The row formatter of a table's ring records: the hot kinds' cells written straight from the
+ * record ({@link RecordFormat.csvWrite}), the others through their event.
  *
  * @example Usage
  * ```ts
@@ -130,30 +132,37 @@ export function csvRecordFormatter(kinds: EventKindTable): CsvRecordFormatter {
 
 /**
  * Writes the ring record at `at` as its event's row (no newline) to `out`; false, writing
- * nothing, for a kind the table lacks. The hot kinds' cells come straight from the record
- * ({@link RecordFormat.csvCells}), the others' through their event.
+ * nothing, for a kind the table lacks. The hot kinds' cells are written straight from the
+ * record ({@link RecordFormat.csvWrite}), the others' through their event.
  */
 function csvRecordWriter(
   kinds: EventKindTable,
 ): (out: CsvBytes, view: DataView, at: number) => boolean {
   const encoder = new TextEncoder();
+  const cells = new PlacedCells();
   const byId: {
     name: Uint8Array;
-    order: number[];
-    gaps: Uint8Array[];
-    cells: (view: DataView, at: number, id: number) => readonly (string | number)[];
+    commas: number[];
+    write: (out: CsvCellWriter, view: DataView, at: number, id: number) => void;
   }[] = [];
   for (const [d, placement] of placements(kinds)) {
     const record = d.record as RecordFormat<EventBase> | undefined;
     if (record === undefined) continue;
-    const cells = record.csvCells?.bind(record) ??
-      ((view: DataView, at: number) => d.csvCells(kinds.decodeRecord(view, at)!));
+    const { order } = placement;
+    // Cells written one after another land in the file's columns only when the kind's
+    // columns are in the file's order (faultline's own kinds' are); else through the event.
+    const inOrder = order.every((o, i) => o === i);
+    const write = record.csvWrite !== undefined && inOrder
+      ? record.csvWrite.bind(record)
+      : (out: CsvCellWriter, view: DataView, at: number) => {
+        const values = d.csvCells(kinds.decodeRecord(view, at)!);
+        for (let i = 0; i < order.length; i++) out.cell(values[order[i]!]!);
+      };
     for (const [name, id] of Object.entries(record.ids)) {
       byId[id] = {
         name: encoder.encode(`${name},`),
-        order: placement.order,
-        gaps: placement.gaps.map((g) => encoder.encode(g)),
-        cells,
+        commas: placement.gaps.map((g) => g.length),
+        write,
       };
     }
   }
@@ -161,21 +170,53 @@ function csvRecordWriter(
     const id = recordKind(view, at);
     const f = byId[id];
     if (f === undefined) return false;
-    const cells = f.cells(view, at, id);
     out.bytes(f.name);
     out.int(recordPid(view, at));
     out.byte(COMMA);
     out.int(recordTid(view, at));
     out.byte(COMMA);
     out.int(recordTimestamp(view, at));
-    const { order, gaps } = f;
-    for (let i = 0; i < order.length; i++) {
-      out.bytes(gaps[i]!);
-      out.cell(cells[order[i]!]!);
-    }
-    out.bytes(gaps[order.length]!);
+    cells.start(out, f.commas);
+    f.write(cells, view, at, id);
+    cells.end();
     return true;
   };
+}
+
+/**
+ * A row's cells written in the file's column order, each after the commas of the empty cells
+ * before it (`commas[i]` before cell i, the last entry after the last cell).
+ */
+class PlacedCells implements CsvCellWriter {
+  #out: CsvBytes = new CsvBytes(32);
+  #commas: number[] = [];
+  #next = 0;
+
+  start(out: CsvBytes, commas: number[]): void {
+    this.#out = out;
+    this.#commas = commas;
+    this.#next = 0;
+  }
+
+  cell(value: number | string): void {
+    this.#out.commas(this.#commas[this.#next++]!);
+    this.#out.cell(value);
+  }
+
+  hexU64(view: DataView, at: number): void {
+    this.#out.commas(this.#commas[this.#next++]!);
+    this.#out.hex(view.getUint32(at, true), view.getUint32(at + 4, true));
+  }
+
+  hexI64(view: DataView, at: number): void {
+    const high = view.getInt32(at + 4, true);
+    if (high < 0) this.cell(hexI64Cell(view, at));
+    else this.hexU64(view, at);
+  }
+
+  end(): void {
+    this.#out.commas(this.#commas[this.#next]!);
+  }
 }
 
 const COMMA = 0x2c;
