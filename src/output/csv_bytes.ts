@@ -21,7 +21,17 @@ const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
  * out.int(-42);
  * out.byte(0x2c);
  * out.int(123456789012345);
- * assert.equal(new TextDecoder().decode(out.view()), "minor_fault,-42,123456789012345");
+ * out.commas(2);
+ * out.hex(0x1008, 0x7f00);
+ * assert.equal(
+ *   new TextDecoder().decode(out.view()),
+ *   "minor_fault,-42,123456789012345,,0x7f0000001008",
+ * );
+ * for (const n of [0, 9, 10, 99_999_999, 100_000_000, 2 ** 31 - 1, 2 ** 31, 2 ** 53 - 1]) {
+ *   out.clear();
+ *   out.int(n);
+ *   assert.equal(new TextDecoder().decode(out.view()), String(n));
+ * }
  * out.clear();
  * assert.equal(out.length, 0);
  * ```
