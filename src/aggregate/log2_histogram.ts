@@ -315,7 +315,8 @@ export class Log2Histogram {
       return d;
     }
     first = -1;
-    for (let i = 0; i < FINE_SIZE; i++) {
+    // Only the buckets between this one's min and max can differ (the rest are 0 in both).
+    for (let i = fineIndex(this.#min), end = fineIndex(this.#max); i <= end; i++) {
       const n = this.#fine![i]! - earlier.#fine![i]!;
       if (n === 0) continue;
       d.#fine[i] = n;
@@ -350,7 +351,11 @@ export class Log2Histogram {
       if (other.#slots[i] !== 0) this.#bump(other.#base + i, other.#slots[i]!);
     }
     if (this.#fine !== null && other.#fine !== null) {
-      for (let i = 0; i < FINE_SIZE; i++) this.#fine[i]! += other.#fine[i]!;
+      const fine = this.#fine;
+      const from = other.#fine;
+      for (let i = fineIndex(other.#min), end = fineIndex(other.#max); i <= end; i++) {
+        fine[i]! += from[i]!;
+      }
     } else this.#fine = null;
     this.#count += other.#count;
     this.#sum += other.#sum;

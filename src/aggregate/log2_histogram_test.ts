@@ -139,7 +139,7 @@ Deno.test("Log2Histogram.percentile() of one value is that value", () => {
   assert.throws(() => h.percentile(0), /Cannot compute percentile 0/);
 });
 
-Deno.test("Log2Histogram's slots hold every value whatever order, merge, clone or since", () => {
+Deno.test("Log2Histogram's slots and percentiles hold every value through merge, clone, since", () => {
   // The slots are kept only as far as values reach (a histogram per mapping stays small):
   // values arriving below, above and between what is held, then merged, cloned and
   // differenced, must count exactly as 66 plain slots would.
@@ -152,13 +152,16 @@ Deno.test("Log2Histogram's slots hold every value whatever order, merge, clone o
       const b = new Log2Histogram("ns", { coarse });
       const expectA = new Array<number>(66).fill(0);
       const expectB = new Array<number>(66).fill(0);
+      const all = new Log2Histogram("ns", { coarse });
       const n = 1 + Math.floor(random() * 20);
       for (let i = 0; i < n; i++) {
         const v = Math.max(0, value());
         a.add(v);
+        all.add(v);
         expectA[log2Slot(v)]!++;
         const w = Math.max(0, value());
         b.add(w);
+        all.add(w);
         expectB[log2Slot(w)]!++;
       }
       const before = a.clone();
@@ -167,6 +170,9 @@ Deno.test("Log2Histogram's slots hold every value whatever order, merge, clone o
       for (let slot = 0; slot < 66; slot++) {
         assert.equal(a.slotCount(slot), merged[slot], `merged slot ${slot}`);
         assert.equal(before.slotCount(slot), expectA[slot], `cloned slot ${slot}`);
+      }
+      for (const q of [0.01, 0.5, 0.9, 0.99, 1]) {
+        assert.equal(a.percentile(q), all.percentile(q), `merged percentile ${q}`);
       }
       const since = a.since(before);
       for (let slot = 0; slot < 66; slot++) {
