@@ -40,6 +40,11 @@ interface Region<T> {
   mapping: T;
 }
 
+/** A region, always made with its fields in this order (one object shape for the JIT). */
+function region<T>(start: number, end: number, offset: number, mapping: T): Region<T> {
+  return { start, end, offset, mapping };
+}
+
 /**
  * An address space: non-overlapping regions in address order, each belonging to a mapping of
  * type `T` (whatever the caller keeps per mapping). Mapping over a range replaces what was
@@ -100,9 +105,14 @@ export class AddressSpace<T> {
   map(start: number, length: number, offset: number, mapping: T): void {
     if (!(length > 0)) return;
     this.#last = null;
-    this.unmap(start, length);
-    const at = this.#firstEndingAfter(start);
-    this.#regions.splice(at, 0, { start, end: start + length, offset, mapping });
+    let at = this.#firstEndingAfter(start);
+    const next = this.#regions[at];
+    // Most mmaps land where nothing is mapped: only an overlap needs cutting first.
+    if (next !== undefined && next.start < start + length) {
+      this.unmap(start, length);
+      at = this.#firstEndingAfter(start);
+    }
+    this.#regions.splice(at, 0, region(start, start + length, offset, mapping));
   }
 
   /** Removes [start, start + length), trimming or splitting what it cuts through. */
@@ -110,15 +120,22 @@ export class AddressSpace<T> {
     if (!(length > 0)) return;
     this.#last = null;
     const end = start + length;
-    const out: Region<T>[] = [];
-    let i = this.#firstEndingAfter(start);
-    const first = i;
-    for (; i < this.#regions.length && this.#regions[i]!.start < end; i++) {
-      const r = this.#regions[i]!;
-      if (r.start < start) out.push({ ...r, end: start });
-      if (r.end > end) out.push({ ...r, start: end, offset: r.offset + (end - r.start) });
+    const regions = this.#regions;
+    const first = this.#firstEndingAfter(start);
+    let i = first;
+    // What is left of the regions cut: at most a piece before start (of the first) and a
+    // piece after end (of the last).
+    let before: Region<T> | null = null;
+    let after: Region<T> | null = null;
+    for (; i < regions.length && regions[i]!.start < end; i++) {
+      const r = regions[i]!;
+      if (r.start < start) before = region(r.start, start, r.offset, r.mapping);
+      if (r.end > end) after = region(end, r.end, r.offset + (end - r.start), r.mapping);
     }
-    this.#regions.splice(first, i - first, ...out);
+    if (before !== null && after !== null) regions.splice(first, i - first, before, after);
+    else if (before !== null) regions.splice(first, i - first, before);
+    else if (after !== null) regions.splice(first, i - first, after);
+    else if (i > first) regions.splice(first, i - first);
   }
 
   /** The regions overlapping [start, start + length), cut to it, in order. */
@@ -132,12 +149,7 @@ export class AddressSpace<T> {
     ) {
       const r = this.#regions[i]!;
       const s = Math.max(r.start, start);
-      out.push({
-        start: s,
-        end: Math.min(r.end, end),
-        offset: r.offset + (s - r.start),
-        mapping: r.mapping,
-      });
+      out.push(region(s, Math.min(r.end, end), r.offset + (s - r.start), r.mapping));
     }
     return out;
   }
@@ -173,7 +185,7 @@ export class AddressSpace<T> {
     copy.#regions = this.#regions.map((r) => {
       let u = copies.get(r.mapping);
       if (u === undefined) copies.set(r.mapping, u = copyOf(r.mapping));
-      return { start: r.start, end: r.end, offset: r.offset, mapping: u };
+      return region(r.start, r.end, r.offset, u);
     });
     copy.brkBase = this.brkBase;
     return copy;

@@ -82,3 +82,57 @@ Deno.test("AddressSpace.fork() copies every region onto a copy of its mapping, s
   assert.equal(s.size, 0);
   assert.equal(child.size, 2, "the copy does not follow the original");
 });
+
+Deno.test("AddressSpace agrees with a page-by-page model over random maps, unmaps and remaps", () => {
+  // Every page of a small window, modelled one by one: what find() must say after any mix of
+  // mmaps over holes and over other mappings, munmaps cutting heads, tails and middles, and
+  // mremaps moving and resizing.
+  const PAGES = 64;
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return Math.floor((seed / 2 ** 31) * n);
+  };
+  for (let round = 0; round < 200; round++) {
+    const space = new AddressSpace<string>();
+    const model: (string | undefined)[] = new Array(PAGES).fill(undefined);
+    for (let op = 0; op < 30; op++) {
+      const start = random(PAGES);
+      const length = 1 + random(Math.min(16, PAGES - start));
+      const what = random(3);
+      if (what === 0) {
+        const name = `m${round}.${op}`;
+        space.map(start * P, length * P, 0, name);
+        for (let p = start; p < start + length; p++) model[p] = name;
+      } else if (what === 1) {
+        space.unmap(start * P, length * P);
+        for (let p = start; p < start + length; p++) model[p] = undefined;
+      } else {
+        const to = random(PAGES);
+        const newLength = 1 + random(Math.min(16, PAGES - to));
+        const moved = model.slice(start, start + length);
+        space.remap(start * P, length * P, to * P, newLength * P);
+        for (let p = start; p < start + length; p++) model[p] = undefined;
+        // Only what was mapped moves; growth belongs to the mapping that ended the old range.
+        if (moved.some((m) => m !== undefined)) {
+          for (let p = to; p < to + newLength; p++) model[p] = undefined;
+          let lastIndex = -1;
+          moved.forEach((m, k) => {
+            if (m !== undefined) lastIndex = k;
+          });
+          for (let k = 0; k < newLength; k++) {
+            if (k < moved.length && k <= lastIndex) model[to + k] = moved[k];
+            else if (k > lastIndex) model[to + k] = moved[lastIndex];
+          }
+        }
+      }
+      for (let p = 0; p < PAGES; p++) {
+        assert.equal(space.find(p * P + 8), model[p], `round ${round} op ${op} page ${p}`);
+      }
+      const regions = space.regions();
+      for (let k = 1; k < regions.length; k++) {
+        assert.ok(regions[k - 1]!.end <= regions[k]!.start, "regions in order, not overlapping");
+      }
+    }
+  }
+});

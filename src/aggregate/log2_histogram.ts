@@ -149,7 +149,10 @@ export class Log2Histogram {
   // typed array outside its heap (malloc and zeroing, a call into the runtime).
   #slots: number[] = [];
   #base = 0;
-  #fine: Float64Array | null;
+  /** Whether it keeps the percentile index (not coarse). */
+  #fineKept: boolean;
+  /** The percentile index, made at the first value (an empty histogram costs no 60 KiB). */
+  #fine: Float64Array | null = null;
   #count = 0;
   #sum = 0;
   #min = Infinity;
@@ -157,17 +160,17 @@ export class Log2Histogram {
 
   /**
    * Makes an empty histogram of values in `unit`. With `coarse`, it keeps the log2 slots only
-   * (0.5 KiB instead of 60): its percentiles are then the top of their slot (clamped to
+   * (tens of bytes instead of 60 KiB once it holds a value): its percentiles are then the top of their slot (clamped to
    * [min, max]), as bpftrace's own resolution, for the many small histograms of a table.
    */
   constructor(unit: string, options: { coarse?: boolean } = {}) {
     this.unit = unit;
-    this.#fine = options.coarse ? null : new Float64Array(FINE_SIZE);
+    this.#fineKept = !options.coarse;
   }
 
   /** Whether it keeps the log2 slots only (see the constructor). */
   get coarse(): boolean {
-    return this.#fine === null;
+    return !this.#fineKept;
   }
 
   /** Number of values added. */
@@ -205,7 +208,7 @@ export class Log2Histogram {
     const i = slot - this.#base;
     if (i >= 0 && i < this.#slots.length) this.#slots[i]! += 1;
     else this.#bump(slot, 1);
-    if (this.#fine !== null) this.#fine[fineIndex(value)]! += 1;
+    if (this.#fineKept) (this.#fine ??= new Float64Array(FINE_SIZE))[fineIndex(value)]! += 1;
     this.#count += 1;
     this.#sum += value;
     if (value < this.#min) this.#min = value;
@@ -262,7 +265,7 @@ export class Log2Histogram {
     const c = new Log2Histogram(this.unit, { coarse: this.coarse });
     c.#slots = this.#slots.slice();
     c.#base = this.#base;
-    if (this.#fine !== null) c.#fine!.set(this.#fine);
+    if (this.#fine !== null) c.#fine = this.#fine.slice();
     c.#count = this.#count;
     c.#sum = this.#sum;
     c.#min = this.#min;
@@ -309,17 +312,21 @@ export class Log2Histogram {
       if (first < 0) first = i;
       last = i;
     }
-    if (d.#fine === null) {
+    if (!d.#fineKept) {
       d.#min = Math.max(this.#min, slotLow(first));
       d.#max = Math.min(this.#max, Math.max(slotHigh(last) - 1, 0));
       return d;
     }
     first = -1;
     // Only the buckets between this one's min and max can differ (the rest are 0 in both).
+    // (This one holds values, so it has its index; the earlier one may have held none.)
+    const fine = d.#fine = new Float64Array(FINE_SIZE);
+    const mine = this.#fine!;
+    const theirs = earlier.#fine;
     for (let i = fineIndex(this.#min), end = fineIndex(this.#max); i <= end; i++) {
-      const n = this.#fine![i]! - earlier.#fine![i]!;
+      const n = mine[i]! - (theirs === null ? 0 : theirs[i]!);
       if (n === 0) continue;
-      d.#fine[i] = n;
+      fine[i] = n;
       if (first < 0) first = i;
       last = i;
     }
@@ -350,13 +357,16 @@ export class Log2Histogram {
     for (let i = 0; i < other.#slots.length; i++) {
       if (other.#slots[i] !== 0) this.#bump(other.#base + i, other.#slots[i]!);
     }
-    if (this.#fine !== null && other.#fine !== null) {
-      const fine = this.#fine;
-      const from = other.#fine;
+    if (this.#fineKept && other.#fineKept) {
+      const fine = this.#fine ??= new Float64Array(FINE_SIZE);
+      const from = other.#fine!;
       for (let i = fineIndex(other.#min), end = fineIndex(other.#max); i <= end; i++) {
         fine[i]! += from[i]!;
       }
-    } else this.#fine = null;
+    } else {
+      this.#fineKept = false;
+      this.#fine = null;
+    }
     this.#count += other.#count;
     this.#sum += other.#sum;
     this.#min = Math.min(this.#min, other.#min);
