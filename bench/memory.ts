@@ -42,8 +42,9 @@ async function sample(extra: string[]): Promise<{ kb: number[]; events: number; 
   while (!done) {
     await new Promise((r) => setTimeout(r, 500));
     // The trace.ts process is deno itself (no wrapper).
+    // (0 once it has exited and not yet been reaped: a zombie has no memory to read.)
     const k = ownKb(child.pid);
-    if (k !== null) kb.push(k);
+    if (k !== null && k > 0) kb.push(k);
   }
   const { report, events } = takeReport(json);
   return { kb, events, lost: report.lost as number };
