@@ -3,12 +3,13 @@
  *   1. `trace.ts -q -- /bin/true` as a whole against `perf trace -- /bin/true`, median of
  *      paired runs, and faultline's own pieces (module load, probes loaded and attached, the
  *      target's exit to the report) from the library.
- *   2. The CPU a trace of an idle process costs (`--pid` of a sleeping process, 30 s), beside
+ *   2. The CPU a trace of an idle process costs (`--pid` of a sleeping process: four windows of
+ *      30 s, the first and the last told, the first holding V8's own settling), beside
  *      `perf trace -p` of the same process.
  *   3. A burst after a quiet spell: a process sleeps 5 s, then makes ~260,000 events at once;
  *      faultline, asleep by then, must lose none.
  *
- * Run: deno run -A bench/quiet_and_quick.ts [--runs N] [--idle-seconds S]
+ * Run: deno run -A bench/quiet_and_quick.ts [--runs N] [--idle-seconds S] [--idle-windows N]
  */
 import { parseArgs } from "node:util";
 import { takeReport, traceCli } from "./_trace_cli.ts";
@@ -18,10 +19,12 @@ const { values } = parseArgs({
   options: {
     runs: { type: "string", default: "7" },
     "idle-seconds": { type: "string", default: "30" },
+    "idle-windows": { type: "string", default: "4" },
   },
 });
 const runs = Number(values.runs);
 const idleSeconds = Number(values["idle-seconds"]);
+const idleWindows = Math.max(1, Number(values["idle-windows"]));
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const deno = Deno.execPath();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -118,8 +121,9 @@ function cpuUs(pid: number, cgroup: string | null): number {
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) * 10_000; // utime + stime, in 10 ms ticks
 }
-async function idleCost(argv: (pid: number) => string[]): Promise<number> {
-  const target = new Deno.Command("sleep", { args: ["1000"] }).spawn();
+/** The tracer's CPU, % of one, in each of `windows` windows of idleSeconds after 5 s. */
+async function idleCost(argv: (pid: number) => string[], windows: number): Promise<number[]> {
+  const target = new Deno.Command("sleep", { args: ["100000"] }).spawn();
   const cgroup = cgroupRoot === undefined ? null : `${cgroupRoot}/faultline-bench-${Deno.pid}`;
   if (cgroup !== null) Deno.mkdirSync(cgroup);
   const [program, ...args] = cgroup === null
@@ -127,31 +131,40 @@ async function idleCost(argv: (pid: number) => string[]): Promise<number> {
     : ["sh", "-c", `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`, "sh", ...argv(target.pid)];
   const t = new Deno.Command(program!, { args, stdout: "null", stderr: "null" }).spawn();
   await sleep(5000);
-  const before = cpuUs(t.pid, cgroup);
-  await sleep(idleSeconds * 1000);
-  const after = cpuUs(t.pid, cgroup);
+  const out: number[] = [];
+  let before = cpuUs(t.pid, cgroup);
+  for (let w = 0; w < windows; w++) {
+    await sleep(idleSeconds * 1000);
+    const after = cpuUs(t.pid, cgroup);
+    out.push((after - before) / (idleSeconds * 1e6) * 100); // % of one CPU
+    before = after;
+  }
   t.kill("SIGINT");
   await t.status;
   target.kill("SIGKILL");
   await target.status;
   if (cgroup !== null) Deno.removeSync(cgroup);
-  return (after - before) / (idleSeconds * 1e6) * 100; // % of one CPU
+  return out;
 }
-const idleOurs = await idleCost((pid) => [deno, ...traceCli("--pid", String(pid))]);
+const idleOurs = await idleCost((pid) => [deno, ...traceCli("--pid", String(pid))], idleWindows);
 const idlePerf = await idleCost((pid) => [
   "perf",
   ...["trace", "-F", "all", "-e", "mmap,munmap", "-o", "/dev/null", "-p", String(pid)],
-]);
-console.log(`\n## Tracing an idle process for ${idleSeconds} s\n`);
+], 1);
+console.log(
+  `\n## Tracing an idle process (${idleWindows} windows of ${idleSeconds} s, from 5 s after start)\n`,
+);
 console.log(
   cgroupRoot === undefined
     ? "CPU from /proc/PID/stat (utime + stime, 10 ms ticks).\n"
     : "CPU from each tracer's own cgroup (cpu.stat usage_usec: every thread, to the µs).\n",
 );
-console.log("| tracer | CPU, % of one |");
-console.log("| --- | ---: |");
-console.log(`| faultline --pid | ${idleOurs.toFixed(2)} |`);
-console.log(`| perf trace -F all -e mmap,munmap -p | ${idlePerf.toFixed(2)} |`);
+console.log("| tracer | CPU, % of one: first window | last window |");
+console.log("| --- | ---: | ---: |");
+console.log(
+  `| faultline --pid | ${idleOurs[0]!.toFixed(2)} | ${idleOurs.at(-1)!.toFixed(2)} |`,
+);
+console.log(`| perf trace -F all -e mmap,munmap -p | ${idlePerf[0]!.toFixed(2)} | |`);
 
 // 3. A burst after the quiet.
 const json = Deno.makeTempFileSync({ suffix: ".json" });
