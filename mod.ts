@@ -79,6 +79,7 @@ export {
   type ProcessForkEvent,
 } from "./src/events/faultline_event.ts";
 export type {
+  CsvCellWriter,
   EventKindDefinition,
   HistogramDeclaration,
   KindFolder,
