@@ -6,7 +6,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
   ENGINE_NAMES,
   type EngineName,
@@ -39,6 +38,7 @@ import {
   checkPid,
 } from "../session/trace_session.ts";
 import { escapeText } from "../common/escape_text.ts";
+import { type FlagSpec, parseFlags } from "./parse_flags.ts";
 
 /** faultline's version. */
 export const VERSION = "0.1.0";
@@ -159,45 +159,11 @@ export interface CliOptions {
  * the bad flag or value.
  */
 export function parseCli(argv: string[]): CliOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      tokens: true,
-      options: OPTIONS,
-    });
-  } catch (e) {
-    throw flagError(argv, e);
-  }
-  const { values, tokens } = parsed;
-  // A flag given twice is a mistake to point at, not a choice to make silently.
-  const seen = new Map<string, string>();
-  for (const t of tokens) {
-    if (t.kind !== "option" || t.value === undefined) continue;
-    const before = seen.get(t.name);
-    if (before !== undefined) {
-      throw usageError(
-        `Flag --${t.name} was given twice ("${before}" and "${t.value}"); give it once`,
-      );
-    }
-    seen.set(t.name, t.value);
-    if (t.value === "") throw usageError(`Flag --${t.name} needs a value, not an empty string`);
-  }
-  const terminator = tokens.find((t) => t.kind === "option-terminator");
-  const stray = tokens.find((t) =>
-    t.kind === "positional" && (!terminator || t.index < terminator.index)
-  );
-  if (stray && stray.kind === "positional") {
-    throw usageError(
-      `Unexpected argument "${stray.value}"; put the command to trace after --, as in trace.ts -- ${stray.value}`,
-    );
-  }
+  const { values, command } = parseFlags(argv, OPTIONS);
   const options: CliOptions = {
-    help: values.help,
-    version: values.version,
-    quiet: values.quiet,
+    help: values.help === true,
+    version: values.version === true,
+    quiet: values.quiet === true,
     json: values.json,
     csv: values.csv,
     eventsCsv: values["events-csv"],
@@ -212,7 +178,7 @@ export function parseCli(argv: string[]): CliOptions {
     throw usageError("Cannot use both --live and --no-live; give one of them");
   }
   if (values.live || values["no-live"]) options.live = values.live === true;
-  if (terminator) options.command = argv.slice(terminator.index + 1);
+  if (command) options.command = command;
   if (values.pid !== undefined) {
     options.pid = integer(values.pid);
     checkPid(options.pid, `"${values.pid}"`);
@@ -307,58 +273,10 @@ const OPTIONS = {
   "no-children": { type: "boolean" },
   by: { type: "string" },
   "mappings-csv": { type: "string" },
-  quiet: { type: "boolean", short: "q", default: false },
-  help: { type: "boolean", short: "h", default: false },
-  version: { type: "boolean", short: "V", default: false },
-} as const;
-
-/**
- * The usage error for what parseArgs refused, by its error code; the flag is found by reading
- * the arguments again without strictness, so no English message is matched.
- */
-function flagError(argv: string[], e: unknown): FaultlineError {
-  const code = (e as { code?: string }).code;
-  const { tokens } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: false,
-    tokens: true,
-    options: OPTIONS,
-  });
-  const options = tokens.filter((t) => t.kind === "option");
-  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-    const unknown = options.find((t) => !(t.name in OPTIONS));
-    if (unknown) {
-      return usageError(
-        `Unknown flag ${unknown.rawName}; run trace.ts --help for the flags`,
-      );
-    }
-  }
-  if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-    const flag = options.find((t) => {
-      const spec = OPTIONS[t.name as keyof typeof OPTIONS];
-      if (spec === undefined) return false;
-      if (spec.type !== "string") return t.value !== undefined;
-      // Without strictness a string flag takes the next argument even when it starts with -.
-      return t.value === undefined || (!t.inlineValue && t.value.startsWith("-"));
-    });
-    if (flag) {
-      const long = `--${flag.name}`;
-      if (OPTIONS[flag.name as keyof typeof OPTIONS].type !== "string") {
-        return usageError(`Flag ${long} takes no value; run trace.ts --help`);
-      }
-      const next = flag.value ?? argv[flag.index + 1];
-      if (next !== undefined && next.startsWith("-") && next !== "--") {
-        return usageError(
-          `Flag ${long} needs a value, and "${next}" looks like a flag; ` +
-            `write ${long}=${next} to give it as the value`,
-        );
-      }
-      return usageError(`Flag ${long} needs a value; run trace.ts --help`);
-    }
-  }
-  return usageError(`${(e as Error).message.replace(/\.$/, "")}; run trace.ts --help`);
-}
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "V" },
+} as const satisfies Record<string, FlagSpec>;
 
 /** The sentence for running without Deno's permissions. */
 const PERMISSIONS_MESSAGE =

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { stringify } from "csv-stringify/sync";
+import { csvTable } from "./csv_table.ts";
 import type { Report } from "../aggregate/report.ts";
 import { escapeText } from "../common/escape_text.ts";
 import { formatValue } from "./format_value.ts";
@@ -200,5 +200,5 @@ export function mappingsToCsv(report: Pick<Report, "mappings">): string {
     r.latency_ns.p99,
     r.latency_ns.max,
   ]);
-  return stringify(rows, { header: true, columns: [...MAPPINGS_CSV_COLUMNS] });
+  return csvTable(MAPPINGS_CSV_COLUMNS, rows);
 }

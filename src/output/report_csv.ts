@@ -4,7 +4,7 @@
  * @module
  */
 
-import { stringify } from "csv-stringify/sync";
+import { csvTable } from "./csv_table.ts";
 import type { Report } from "../aggregate/report.ts";
 
 /**
@@ -42,5 +42,5 @@ export function reportToCsv(report: Report): string {
   for (const [name, h] of Object.entries(report.histograms)) {
     for (const b of h.buckets) rows.push([name, b.low, b.high, b.count]);
   }
-  return stringify(rows, { header: true, columns: [...REPORT_CSV_COLUMNS] });
+  return csvTable(REPORT_CSV_COLUMNS, rows);
 }
