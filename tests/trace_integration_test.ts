@@ -283,6 +283,28 @@ for (const name of ENGINE_NAMES) {
     },
   );
 
+  probeTest(
+    `${name}: a command killed by any signal, a real-time one too, is told as 128 + its number`,
+    async () => {
+      const dir = Deno.makeTempDirSync();
+      // Deno.Command, which launched commands before, threw "Invalid signal: 37" here.
+      const r = await runCli(name, [
+        "-q",
+        "--json",
+        `${dir}/r.json`,
+        "--",
+        "bash",
+        "-c",
+        "kill -RTMIN+3 $$",
+      ]);
+      assert.equal(r.code, 128 + 37, "SIGRTMIN+3 is 37 on Linux");
+      const report: Report = JSON.parse(Deno.readTextFileSync(`${dir}/r.json`));
+      assert.equal(report.stop_reason, "target_exited");
+      assert.equal(report.exit_status, 165);
+      Deno.removeSync(dir, { recursive: true });
+    },
+  );
+
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     probeTest(
       `${name}: ${signal} stops the trace, detaches the probes and writes the reports whole`,

@@ -8,30 +8,7 @@
  */
 
 import { FaultlineError } from "./faultline_error.ts";
-
-const SYMBOLS = {
-  epoll_create1: { parameters: ["i32"], result: "i32" },
-  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
-  // On a thread of Deno's pool: the event loop goes on while it sleeps.
-  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32", nonblocking: true },
-  eventfd: { parameters: ["u32", "i32"], result: "i32" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  close: { parameters: ["i32"], result: "i32" },
-  // syscall(2) is variadic; pidfd_open takes two integer arguments, in the same registers.
-  syscall: { parameters: ["i64", "i64", "i64"], result: "i64" },
-  __errno_location: { parameters: [], result: "pointer" },
-} as const;
-
-let libc: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] | null = null;
-
-function lib(): Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] {
-  return libc ??= Deno.dlopen("libc.so.6", SYMBOLS).symbols;
-}
-
-function errno(): number {
-  const p = lib().__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
-}
+import { errno, libc as lib, SYS } from "./libc.ts";
 
 const EPOLL_CLOEXEC = 0o2000000;
 const EPOLL_CTL_ADD = 1;
@@ -39,7 +16,6 @@ const EPOLLIN = 0x001;
 const EPOLLET = 0x80000000;
 const EFD_CLOEXEC = 0o2000000;
 const EFD_NONBLOCK = 0o4000;
-const SYS_PIDFD_OPEN = 434n;
 /** sizeof(struct epoll_event) on x86-64: packed, u32 events then u64 data. */
 const EPOLL_EVENT = 12;
 
@@ -58,7 +34,7 @@ const EPOLL_EVENT = 12;
  * ```
  */
 export function pidFd(pid: number): number | null {
-  const fd = Number(lib().syscall(SYS_PIDFD_OPEN, BigInt(pid), 0n));
+  const fd = Number(lib().syscall(SYS.pidfd_open, BigInt(pid), 0n, 0n, 0n));
   return fd >= 0 ? fd : null;
 }
 

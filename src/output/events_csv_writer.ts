@@ -5,6 +5,7 @@
  * @module
  */
 
+import { Timer } from "../common/timer.ts";
 import { FaultlineError } from "../common/faultline_error.ts";
 import { EVENT_KINDS, type EventKindTable } from "../events/event_kinds.ts";
 import {
@@ -320,7 +321,7 @@ export class EventsCsvWriter {
   #written = 0;
   #error: FaultlineError | null = null;
   #closed = false;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: Timer | undefined;
   readonly #onError?: (error: FaultlineError) => void;
   readonly #flushMs: number;
 
@@ -349,9 +350,7 @@ export class EventsCsvWriter {
           `check the directory exists and is writable`,
       );
     }
-    const timer = setInterval(() => this.flush(), this.#flushMs);
-    Deno.unrefTimer(timer);
-    this.#timer = timer;
+    this.#timer = new Timer(() => this.flush(), this.#flushMs, { repeat: true });
     this.flush();
   }
 
@@ -413,7 +412,7 @@ export class EventsCsvWriter {
         `Cannot write the events CSV to ${this.path}: ${ioReason(e)}; ` +
           `it stops after ${Math.max(0, this.#written - 1)} rows while tracing goes on`,
       );
-      clearInterval(this.#timer);
+      void this.#timer?.cancel();
       this.#onError?.(this.#error);
     }
   }
@@ -422,7 +421,7 @@ export class EventsCsvWriter {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#timer);
+    void this.#timer?.cancel();
     this.flush();
     try {
       this.#file?.close();

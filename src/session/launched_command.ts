@@ -5,11 +5,11 @@
  * @module
  */
 
-import { constants } from "node:os";
 import { FaultlineError } from "../common/faultline_error.ts";
 import { findExecutable } from "../common/find_executable.ts";
 import { execProblem } from "./exec_check.ts";
-import { processState } from "../common/process_state.ts";
+import { ChildProcess, isStopStatus } from "../common/child_process.ts";
+import { exitStatusOf } from "../events/faultline_event.ts";
 
 /**
  * The launcher: `sh` stops itself, then execs the command. The script is fixed; the command and
@@ -25,41 +25,21 @@ export interface LaunchOptions {
   output?: string;
 }
 
-/**
- * The shell-style exit status of a finished process: its code, or 128 + signal number (the
- * numbers from node:os, every signal).
- *
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import { exitStatusOf } from "./launched_command.ts";
- * assert.equal(exitStatusOf({ success: false, code: 1, signal: "SIGTERM" }), 143);
- * assert.equal(exitStatusOf({ success: false, code: 1, signal: "SIGSYS" }), 159);
- * assert.equal(exitStatusOf({ success: false, code: 3, signal: null }), 3);
- * ```
- */
-export function exitStatusOf(status: Deno.CommandStatus): number {
-  if (status.signal !== null) {
-    return 128 + ((constants.signals as Record<string, number>)[status.signal] ?? 0);
-  }
-  return status.code;
-}
-
 /** A command started with its stdin, stdout and stderr, held stopped before its exec. */
 export class LaunchedCommand {
   /** Its pid, the same before and after the exec. */
   readonly pid: number;
   /** The command line as given. */
   readonly argv: string[];
-  #child: Deno.ChildProcess;
+  #child: ChildProcess;
   /** Resolves with the exit status (code, or 128 + signal) once the command has ended. */
   readonly exited: Promise<number>;
 
-  private constructor(argv: string[], child: Deno.ChildProcess) {
+  private constructor(argv: string[], child: ChildProcess) {
     this.argv = argv;
     this.#child = child;
     this.pid = child.pid;
-    this.exited = child.status.then(exitStatusOf);
+    this.exited = child.wait().then(exitStatusOf);
   }
 
   /**
@@ -90,24 +70,15 @@ export class LaunchedCommand {
     // survives exec), if faultline dies: nothing it launched outlives it, even after SIGKILL.
     const setpriv = findExecutable("setpriv");
     const argv0 = setpriv ?? launcher[0]!;
-    const child = new Deno.Command(argv0, {
-      args: setpriv ? ["--pdeathsig", "SIGKILL", "--", ...launcher] : launcher.slice(1),
-      stdin: "inherit",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
-    const launched = new LaunchedCommand(argv, child);
+    const child = ChildProcess.spawn(
+      argv0,
+      setpriv ? [argv0, "--pdeathsig", "SIGKILL", "--", ...launcher] : launcher,
+    );
     // Wait until the launcher has stopped itself, so the exec cannot have happened yet.
-    for (let i = 0; i < 5000; i++) {
-      const state = processState(child.pid);
-      if (state === "T") return launched;
-      if (state === null || state === "Z") break;
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    launched.kill("SIGKILL");
-    const status = await launched.exited;
+    const status = await child.wait({ stopped: true });
+    if (isStopStatus(status)) return new LaunchedCommand(argv, child);
     throw new FaultlineError(
-      `Cannot start command "${program}": its launcher exited (${status})`,
+      `Cannot start command "${program}": its launcher exited (${exitStatusOf(status)})`,
     );
   }
 
@@ -118,10 +89,6 @@ export class LaunchedCommand {
 
   /** Sends the command a signal; does nothing if it has already ended. */
   kill(signal: Deno.Signal): void {
-    try {
-      this.#child.kill(signal);
-    } catch {
-      // Already exited.
-    }
+    this.#child.kill(signal);
   }
 }

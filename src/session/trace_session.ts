@@ -19,6 +19,7 @@ import { OutputFile } from "../output/output_file.ts";
 import { LaunchedCommand } from "./launched_command.ts";
 import { isAlive, processParentAndName } from "../common/process_state.ts";
 import { closeFd, FdWaiter, pidFd } from "../common/fd_waiter.ts";
+import { Timer } from "../common/timer.ts";
 import { MappingTable } from "../aggregate/mapping_table.ts";
 import { ProcessTable } from "../aggregate/process_table.ts";
 import { procMappingSource } from "./proc_maps.ts";
@@ -435,9 +436,6 @@ function isKernelThread(pid: number): boolean {
   }
 }
 
-/** The longest timer setTimeout takes: longer durations are waited for in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** Waits for the trace to end; resolves why. Ticks the timeline every interval meanwhile. */
 function waitForStop(
   options: TraceOptions,
@@ -449,8 +447,8 @@ function waitForStop(
 ): Promise<string> {
   const cleanups: (() => void | Promise<void>)[] = [];
   return new Promise<string>((resolve, reject) => {
-    const ticker = setInterval(tick, intervalSeconds * 1000);
-    cleanups.push(() => clearInterval(ticker));
+    const ticker = new Timer(tick, intervalSeconds * 1000, { repeat: true });
+    cleanups.push(() => ticker.cancel());
     if (launched) launched.exited.then(() => resolve("target_exited"));
     else if (targetPid > 0) {
       // A pidfd turns readable when the process exits: no polling, told at once. Where the
@@ -466,24 +464,20 @@ function waitForStop(
           closeFd(fd);
         });
       } else {
-        const poll = setInterval(() => {
-          if (!isAlive(targetPid)) resolve("target_exited");
-        }, PID_POLL_MS);
-        cleanups.push(() => clearInterval(poll));
+        const poll = new Timer(
+          () => {
+            if (!isAlive(targetPid)) resolve("target_exited");
+          },
+          PID_POLL_MS,
+          { repeat: true },
+        );
+        cleanups.push(() => poll.cancel());
       }
     }
     const duration = options.durationSeconds;
     if (duration !== undefined) {
-      // setTimeout fires at once past 2^31 ms: wait in steps toward a deadline.
-      const deadline = performance.now() + duration * 1000;
-      let timer: ReturnType<typeof setTimeout>;
-      const wait = () => {
-        const left = deadline - performance.now();
-        if (left <= 0) resolve("duration");
-        else timer = setTimeout(wait, Math.min(left, MAX_TIMER_MS));
-      };
-      wait();
-      cleanups.push(() => clearTimeout(timer));
+      const timer = new Timer(() => resolve("duration"), duration * 1000);
+      cleanups.push(() => timer.cancel());
     }
     const signal = options.signal;
     if (signal) {
@@ -511,11 +505,11 @@ async function waitForCommand(
   signal: Deno.Signal,
   options: TraceOptions,
 ): Promise<number> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: Timer | undefined;
   const kill = () => launched.kill("SIGKILL");
   const force = options.forceStop;
   try {
-    timer = setTimeout(() => {
+    timer = new Timer(() => {
       options.onNotice?.(
         `faultline: waiting for the command (pid ${launched.pid}) to exit after ${signal}` +
           (force ? "; Ctrl-C again kills it" : ""),
@@ -525,7 +519,7 @@ async function waitForCommand(
     force?.addEventListener("abort", kill);
     return await launched.exited;
   } finally {
-    clearTimeout(timer);
+    await timer?.cancel();
     force?.removeEventListener("abort", kill);
   }
 }

@@ -15,6 +15,7 @@ import type { Capture, EventSink } from "../engine.ts";
 import type { BpfObject } from "./bpf_object.ts";
 import type { RingbufReader } from "./ringbuf_reader.ts";
 import type { FdWaiter } from "../../common/fd_waiter.ts";
+import { sleep } from "../../common/timer.ts";
 
 /** How a {@link RingbufCapture} reads. */
 export interface RingbufCaptureOptions {
@@ -168,7 +169,7 @@ export class RingbufCapture implements Capture {
         const deadline = performance.now() + 1000;
         while (this.#reader.read(this.#deliver) > 0 || this.#reader.pending() > 0) {
           if (performance.now() > deadline) break;
-          await new Promise((r) => setTimeout(r, 1));
+          await sleep(1);
         }
         this.#countLost();
       } finally {
