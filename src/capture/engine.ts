@@ -68,6 +68,13 @@ export interface AttachOptions {
    * from its exec, the way `perf stat CMD` counts.
    */
   armOnExec: boolean;
+  /**
+   * Attach only once this has resolved; the engine may get ready before (the ringbuf engine
+   * loads its probes meanwhile). If it rejects, the engine frees what it made and rejects with
+   * its error. How a command's launcher execs while the probes load, with the probes attached
+   * only once it has stopped before the command's exec.
+   */
+  ready?: Promise<unknown>;
 }
 
 /**

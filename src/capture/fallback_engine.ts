@@ -72,10 +72,14 @@ export class FallbackEngine implements Engine {
 
   /** Attaches the primary; if that fails, the fallback. */
   async attach(options: AttachOptions, sink: EventSink): Promise<Capture> {
+    // What options.ready rejects with is the caller's failure, not the primary engine's.
+    let notReady = false;
+    options.ready?.catch(() => notReady = true);
     if (this.#primaryOk) {
       try {
         return await this.#primary.attach(options, sink);
       } catch (e) {
+        if (notReady) throw e;
         await this.#fallBack(e);
       }
     }

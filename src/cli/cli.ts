@@ -21,11 +21,10 @@ import { checkRingSize } from "../capture/ringbuf/ringbuf_engine.ts";
 import { ioReason, OutputFile, resolvedPath } from "../output/output_file.ts";
 import { DEFAULT_RING_SIZE } from "../capture/ringbuf/ringbuf_engine.ts";
 import { formatIntervalSnapshot } from "../output/interval_snapshot.ts";
-import { LiveDisplay } from "../output/live_display.ts";
+import type { LiveDisplay } from "../output/live_display.ts";
 import { LiveTerminal } from "../output/live_terminal.ts";
 import { type ListenAddress, MetricsServer, parseListenAddress } from "../output/metrics_server.ts";
-import { type MetricsTarget, metricsText } from "../output/prometheus_metrics.ts";
-import { reportToHtml } from "../output/html_report.ts";
+import type { MetricsTarget } from "../output/prometheus_metrics.ts";
 import { Aggregator } from "../aggregate/aggregator.ts";
 import { EVENT_KINDS } from "../events/event_kinds.ts";
 import { BY_NAMES, mappingsToCsv, type SummaryBy } from "../output/attribution_tables.ts";
@@ -410,9 +409,19 @@ export async function main(argv: string[]): Promise<number> {
     // tracing starts, so a taken port is said at once.
     const aggregator = new Aggregator(EVENT_KINDS, attributionTables());
     let metricsTarget: MetricsTarget | null = null;
+    // Modules only some runs use are loaded by those runs (each costs every start otherwise).
+    const { metricsText } = cli.metrics === undefined
+      ? { metricsText: null }
+      : await import("../output/prometheus_metrics.ts");
+    const { LiveDisplay } = live
+      ? await import("../output/live_display.ts")
+      : { LiveDisplay: null };
+    const { reportToHtml } = files.has("--html")
+      ? await import("../output/html_report.ts")
+      : { reportToHtml: null };
     const server = cli.metrics === undefined ? null : MetricsServer.start(
       cli.metrics,
-      () => metricsTarget === null ? "" : metricsText(aggregator, metricsTarget),
+      () => metricsTarget === null ? "" : metricsText!(aggregator, metricsTarget),
     );
     closeServer = () => server?.close();
     if (server && !cli.quiet) out.print(`faultline: serving metrics at ${server.url}`, true);
@@ -473,7 +482,7 @@ export async function main(argv: string[]): Promise<number> {
             onKey: (key) => (display as LiveDisplay | null)?.key(key),
             onResize: () => (display as LiveDisplay | null)?.redraw(),
           });
-          display = new LiveDisplay(terminal, {
+          display = new LiveDisplay!(terminal, {
             pid,
             title: what,
             by: cli.by,
@@ -500,7 +509,7 @@ export async function main(argv: string[]): Promise<number> {
       ["--json", () => JSON.stringify(report, null, 2) + "\n"],
       ["--csv", () => reportToCsv(report)],
       ["--intervals-csv", () => intervalsToCsv(report)],
-      ["--html", () => reportToHtml(report)],
+      ["--html", () => reportToHtml!(report)],
       ["--mappings-csv", () => mappingsToCsv(report)],
     ];
     for (const [flag, text] of contents) {

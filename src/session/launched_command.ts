@@ -32,6 +32,11 @@ export class LaunchedCommand {
   /** The command line as given. */
   readonly argv: string[];
   #child: ChildProcess;
+  /**
+   * Resolves once the launcher has stopped itself before the exec; rejects with a
+   * FaultlineError if it exited instead.
+   */
+  readonly stopped: Promise<void>;
   /** Resolves with the exit status (code, or 128 + signal) once the command has ended. */
   readonly exited: Promise<number>;
 
@@ -39,14 +44,37 @@ export class LaunchedCommand {
     this.argv = argv;
     this.#child = child;
     this.pid = child.pid;
-    this.exited = child.wait().then(exitStatusOf);
+    // One wait at a time on the child: its stop first (or its end, if it ends first).
+    const first = child.wait({ stopped: true });
+    this.stopped = first.then((status) => {
+      if (isStopStatus(status)) return;
+      throw new FaultlineError(
+        `Cannot start command "${argv[0]}": its launcher exited (${exitStatusOf(status)})`,
+      );
+    });
+    // Told by whoever awaits it; never an unhandled rejection when no one does.
+    this.stopped.catch(() => {});
+    this.exited = first.then((status) =>
+      isStopStatus(status) ? child.wait().then(exitStatusOf) : exitStatusOf(status)
+    );
   }
 
   /**
-   * Starts `argv` stopped before its exec. Fails with a FaultlineError if the program cannot be
-   * found or is not executable.
+   * Starts `argv` and resolves once it is stopped before its exec. Fails with a FaultlineError
+   * if the program cannot be found or is not executable, or the launcher exits.
    */
   static async start(argv: string[], options: LaunchOptions = {}): Promise<LaunchedCommand> {
+    const launched = LaunchedCommand.spawn(argv, options);
+    await launched.stopped;
+    return launched;
+  }
+
+  /**
+   * Starts `argv` to stop before its exec, and returns at once: {@link LaunchedCommand.stopped}
+   * tells when it has. Fails with a FaultlineError if the program cannot be found or is not
+   * executable.
+   */
+  static spawn(argv: string[], options: LaunchOptions = {}): LaunchedCommand {
     const program = argv[0];
     if (program === undefined || program === "") {
       throw new FaultlineError("Cannot start the command: it is empty; give one after --");
@@ -74,12 +102,7 @@ export class LaunchedCommand {
       argv0,
       setpriv ? [argv0, "--pdeathsig", "SIGKILL", "--", ...launcher] : launcher,
     );
-    // Wait until the launcher has stopped itself, so the exec cannot have happened yet.
-    const status = await child.wait({ stopped: true });
-    if (isStopStatus(status)) return new LaunchedCommand(argv, child);
-    throw new FaultlineError(
-      `Cannot start command "${program}": its launcher exited (${exitStatusOf(status)})`,
-    );
+    return new LaunchedCommand(argv, child);
   }
 
   /** Lets the command run: the launcher execs it. */

@@ -225,8 +225,9 @@ export async function trace(options: TraceOptions): Promise<Report> {
   if (options.eventsCsv !== undefined) OutputFile.check(options.eventsCsv, "the events CSV");
   await engine.preflight();
 
+  // The launcher execs (setpriv, sh) while the probes load; they attach once it has stopped.
   const launched = command !== undefined
-    ? await LaunchedCommand.start(command, { output: options.commandOutput })
+    ? LaunchedCommand.spawn(command, { output: options.commandOutput })
     : null;
   const targetPid = launched?.pid ?? pid ?? 0;
   const kinds = options.kinds ?? EVENT_KINDS;
@@ -247,6 +248,7 @@ export async function trace(options: TraceOptions): Promise<Report> {
       children,
       cgroup,
       all,
+      ready: launched?.stopped,
     }, {
       event(e) {
         aggregator.add(e);

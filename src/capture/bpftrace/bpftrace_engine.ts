@@ -86,6 +86,8 @@ export class BpftraceEngine implements Engine {
 
   /** Starts bpftrace and resolves when its BEGIN probe has run (all probes attached). */
   async attach(options: AttachOptions, sink: EventSink): Promise<Capture> {
+    // bpftrace loads and attaches in one go: nothing to get ready before.
+    await options.ready;
     if (options.cgroup?.hasChildren) {
       throw new FaultlineError(
         `Cannot trace cgroup ${options.cgroup.path} with the bpftrace engine: it has cgroups ` +

@@ -199,7 +199,7 @@ export class RingbufEngine implements Engine {
   }
 
   /** Loads and attaches the probes; resolves once every program is attached. */
-  attach(options: AttachOptions, sink: EventSink): Promise<Capture> {
+  async attach(options: AttachOptions, sink: EventSink): Promise<Capture> {
     const lib = openLibbpf();
     const config = new Uint8Array(FL_CONFIG.size);
     const cv = new DataView(config.buffer);
@@ -220,7 +220,13 @@ export class RingbufEngine implements Engine {
       obj = spec.load();
     } catch (e) {
       spec.close();
-      return Promise.reject(e);
+      throw e;
+    }
+    try {
+      await options.ready;
+    } catch (e) {
+      obj.close();
+      throw e;
     }
     let reader: RingbufReader | null = null;
     let waiter: FdWaiter | null = null;
@@ -247,18 +253,16 @@ export class RingbufEngine implements Engine {
         );
       }
     } catch (e) {
-      waiter?.close();
+      await waiter?.close();
       reader?.close();
       obj.close();
-      return Promise.reject(e);
+      throw e;
     }
-    return Promise.resolve(
-      new RingbufCapture(obj, reader, waiter, sink, {
-        kinds: this.#kinds,
-        pollMs: this.#pollMs,
-        idleMs: this.#idleMs,
-        lostPollMs: this.#lostPollMs,
-      }),
-    );
+    return new RingbufCapture(obj, reader, waiter, sink, {
+      kinds: this.#kinds,
+      pollMs: this.#pollMs,
+      idleMs: this.#idleMs,
+      lostPollMs: this.#lostPollMs,
+    });
   }
 }
