@@ -49,9 +49,6 @@ export const LIBC_SYMBOLS = {
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
-  // The same, on a thread of Deno's pool: closing a link's last fd detaches its program, which
-  // may wait for an RCU grace period; links closed side by side wait for theirs together.
-  close_async: { name: "close", parameters: ["i32"], result: "i32", nonblocking: true },
   // ioctl(2) is variadic; the perf event ioctls pass an integer.
   ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
   // syscall(2) is variadic; perf_event_open passes only integer-class arguments, which the

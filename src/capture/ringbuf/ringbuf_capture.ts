@@ -164,7 +164,7 @@ export class RingbufCapture implements Capture {
       try {
         // Close the window before any program goes, so no kind is counted longer than another.
         this.#setWindow(false);
-        await this.#obj.detachAll();
+        this.#obj.detach();
         // A program already running when its link went may still be committing a record.
         const deadline = performance.now() + 1000;
         while (this.#reader.read(this.#deliver) > 0 || this.#reader.pending() > 0) {
