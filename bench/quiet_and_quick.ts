@@ -54,7 +54,7 @@ for (let i = 0; i < runs; i++) {
   empties.push(await wall([deno, "run", "-A", empty]));
 }
 // Deno's first timer: Deno 2.9's setTimeout is Node's, and the first one loads Node's timers
-// (and the compatibility layer under them), whoever calls it.
+// (and the compatibility layer under them), whoever calls it: what a trace no longer pays.
 const firstTimer: number[] = [];
 const timerScript = Deno.makeTempFileSync({ suffix: ".ts" });
 Deno.writeTextFileSync(
@@ -100,9 +100,9 @@ if (median(ratios) > 1) {
       `modules, then loading and attaching the probes, each above, come before /bin/true runs; ` +
       "perf trace is one native program that opens its events and forks. Deno's first " +
       `setTimeout costs ${median(firstTimer).toFixed(0)} ms of its own (it loads Node's timers ` +
-      "and the compatibility layer under them): faultline waits on timers, so it pays that " +
-      "whatever it imports (taking its node: and npm imports out moved those ms to the first " +
-      "timer, the whole run no shorter).",
+      "and the compatibility layer under them): a trace calls none (it sleeps and ticks on " +
+      "epoll waits on Deno's thread pool, starts its command with posix_spawn, reads its flags " +
+      "and writes its CSVs itself), so it pays neither that nor Node's compatibility layer.",
   );
 }
 
