@@ -73,8 +73,8 @@ export class ChildProcess {
   }
 
   /**
-   * Starts `path` with `argv` (argv[0] included) and faultline's environment, stdin, stdout and
-   * stderr, with no signal blocked and SIGPIPE at its default (Deno ignores it), as
+   * Starts `path` with `argv` (argv[0] included) and faultline's environment (as it is now,
+   * every variable byte for byte), stdin, stdout and stderr, with no signal blocked and SIGPIPE at its default (Deno ignores it), as
    * `Deno.Command` starts one.
    *
    * @throws {FaultlineError} naming the path and errno if posix_spawn fails.
@@ -82,7 +82,7 @@ export class ChildProcess {
   static spawn(path: string, argv: readonly string[]): ChildProcess {
     const c = libc();
     const args = cStrings(argv);
-    const env = cStrings(Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`));
+    const environ = new Deno.UnsafePointerView(c.environ as Deno.PointerObject).getPointer(0);
     const attr = new Uint8Array(ATTR_BYTES);
     const mask = new Uint8Array(SIGSET_BYTES);
     const defaults = new Uint8Array(SIGSET_BYTES);
@@ -101,7 +101,7 @@ export class ChildProcess {
         null,
         attr,
         args.array,
-        env.array,
+        environ,
       );
       if (error !== 0) {
         throw new FaultlineError(`Cannot start ${path}: posix_spawn failed with errno ${error}`);

@@ -66,3 +66,17 @@ Deno.test("ChildProcess: a program that cannot be started is an error naming it"
     /^FaultlineError: Cannot start \/nonexistent\/x: posix_spawn failed with errno 2$/,
   );
 });
+
+Deno.test("ChildProcess: the environment passes byte for byte, a variable that is not UTF-8 too", async () => {
+  // Deno.env cannot hold such a variable: a shell sets it for a Deno that spawns the child.
+  const module = new URL("./child_process.ts", import.meta.url).href;
+  const script = `import { ChildProcess } from "${module}";
+    const c = ChildProcess.spawn("/bin/sh", ["sh", "-c", "printenv FLBAD | od -An -tx1"]);
+    Deno.exit((await c.wait()) >> 8);`;
+  const out = await new Deno.Command("/bin/sh", {
+    args: ["-c", `FLBAD=$(printf 'a\\377\\376') exec "$0" eval "$1"`, Deno.execPath(), script],
+    stdout: "piped",
+  }).output();
+  assert.equal(out.code, 0);
+  assert.equal(new TextDecoder().decode(out.stdout).trim(), "61 ff fe 0a");
+});

@@ -24,7 +24,7 @@ const SYMBOLS = {
   kill: { parameters: ["i32", "i32"], result: "i32" },
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32", nonblocking: true },
   posix_spawn: {
-    parameters: ["buffer", "buffer", "pointer", "buffer", "buffer", "buffer"],
+    parameters: ["buffer", "buffer", "pointer", "buffer", "buffer", "pointer"],
     result: "i32",
   },
   posix_spawnattr_init: { parameters: ["buffer"], result: "i32" },
@@ -34,6 +34,9 @@ const SYMBOLS = {
   posix_spawnattr_setsigdefault: { parameters: ["buffer", "buffer"], result: "i32" },
   sigemptyset: { parameters: ["buffer"], result: "i32" },
   sigaddset: { parameters: ["buffer", "i32"], result: "i32" },
+  // The address of `char **environ`: read it for the environment as it is now, bytes as they
+  // are (Deno.env.toObject() drops a variable that is not UTF-8).
+  environ: { type: "pointer" },
 } as const;
 
 /** libc's functions that faultline binds. */
