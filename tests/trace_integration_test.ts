@@ -494,6 +494,37 @@ function loadedPrograms(): string[] {
   );
 }
 
+probeTest(
+  "a launcher that exits before its stop fails the trace, nothing left loaded or open",
+  async () => {
+    const fds = () =>
+      [...Deno.readDirSync("/proc/self/fd")].map((e) => {
+        try {
+          return `${e.name} ${Deno.readLinkSync(`/proc/self/fd/${e.name}`)}`;
+        } catch {
+          return e.name; // the directory's own descriptor, gone once read
+        }
+      }).sort();
+    // Descriptors opened once per process, kept for good, are opened first: Deno.Command's (bpftool
+    // runs through it) and the engine's libraries' (its preflight).
+    loadedPrograms();
+    const engine = makeEngine("ringbuf");
+    await engine.preflight();
+    const before = fds();
+    // The launcher cannot open the command's output file, so it exits instead of stopping.
+    await assert.rejects(
+      trace({
+        command: ["/bin/true"],
+        commandOutput: "/nonexistent-dir/out.log",
+        engine,
+      }),
+      /^FaultlineError: Cannot start command "\/bin\/true": its launcher exited \(\d+\)$/,
+    );
+    assert.deepEqual(await programsAfterExit(), [], "the probes loaded meanwhile are gone");
+    assert.deepEqual(fds(), before, "no descriptor left open");
+  },
+);
+
 probeTest("ringbuf: trace.ts shows lost events as they happen and exports them", async () => {
   const dir = Deno.makeTempDirSync();
   const r = await runCli("ringbuf", [

@@ -20,10 +20,11 @@ class FakeEngine implements Engine {
     return Promise.resolve();
   }
 
-  attach(_options: AttachOptions, _sink: EventSink): Promise<Capture> {
-    if (this.#attachError) return Promise.reject(new FaultlineError(this.#attachError));
+  async attach(options: AttachOptions, _sink: EventSink): Promise<Capture> {
+    await options.ready;
+    if (this.#attachError) throw new FaultlineError(this.#attachError);
     this.attached++;
-    return Promise.resolve({
+    return await Promise.resolve({
       engine: this.name,
       drain: () => Promise.resolve(),
       stop: () => Promise.resolve(),
@@ -87,4 +88,20 @@ Deno.test("FallbackEngine throws the primary's error, alone, when neither can ru
   );
   await assert.rejects(engine.preflight(), /^FaultlineError: Cannot load probes: needs CAP_BPF/);
   assert.deepEqual(told, []);
+});
+
+Deno.test("FallbackEngine does not fall back when what the caller waited on failed", async () => {
+  const told: string[] = [];
+  const fallback = new FakeEngine("bpftrace", null, null);
+  const engine = new FallbackEngine(
+    new FakeEngine("ringbuf", null, null),
+    fallback,
+    (r) => told.push(r),
+  );
+  const launcher = new FaultlineError('Cannot start command "x": its launcher exited (1)');
+  const ready = Promise.reject(launcher);
+  await assert.rejects(engine.attach({ ...options, ready }, sink), (e) => e === launcher);
+  assert.equal(fallback.attached, 0, "the fallback engine was not tried");
+  assert.deepEqual(told, []);
+  assert.equal(engine.name, "ringbuf");
 });
