@@ -78,7 +78,14 @@ export class BpfObjectSpec {
     const lib = openLibbpf();
     lib.beginLog();
     const obj = lib.bpf.bpf_object__open_file(cString(path), null);
-    if (obj === null) throw failure(lib, `Cannot open BPF object ${path}`);
+    if (obj === null) {
+      if (!lib.logging) {
+        // Again with libbpf's log on, for its reason.
+        lib.logAll();
+        return BpfObjectSpec.open(path);
+      }
+      throw failure(lib, `Cannot open BPF object ${path}`);
+    }
     return new BpfObjectSpec(lib, path, obj);
   }
 
@@ -157,6 +164,17 @@ export class BpfObjectSpec {
    * verifier refuses), loads through libbpf; "loader" and "libbpf" force one way.
    */
   load(via: LoadPath = "auto"): BpfObject {
+    try {
+      return this.#load(via);
+    } catch (e) {
+      if (this.#lib.logging) throw e;
+      // Again with libbpf's log on, for its reason (the failing path only pays for the log).
+      this.#lib.logAll();
+      return this.reopen().load(via);
+    }
+  }
+
+  #load(via: LoadPath): BpfObject {
     const obj = this.#handle();
     const mapNames = this.#mapNames();
     const programs = this.#programs();

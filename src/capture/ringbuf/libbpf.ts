@@ -4,7 +4,8 @@
  *
  * libbpf 1.x reports failure as NULL or a negative number and sets errno: {@link lastErrno}
  * reads it right after the call. Its log (verifier output included) is captured through
- * `libbpf_set_print` into {@link LibbpfHandle.log}.
+ * `libbpf_set_print` (see {@link LibbpfHandle.takeLog}) once a call has failed
+ * ({@link LibbpfHandle.logAll}); until then libbpf prints nothing.
  *
  * @module
  */
@@ -65,9 +66,18 @@ export interface LibbpfHandle {
   /** libc's functions. */
   readonly libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
   /**
-   * Points libbpf's print hook at this isolate's log and empties it: call before each libbpf
-   * call whose log matters. The hook is global to the process, so another isolate (a worker,
-   * another test file) may have taken it since.
+   * Whether libbpf's lines are captured: only once {@link LibbpfHandle.logAll} has been called.
+   * Until then libbpf prints nothing, anywhere; a call that fails is made again with the log
+   * on, for its reason (making the print callback, Deno's first UnsafeCallback, costs ~4 ms of
+   * every start otherwise).
+   */
+  readonly logging: boolean;
+  /** Captures libbpf's lines from the next {@link LibbpfHandle.beginLog} on. */
+  logAll(): void;
+  /**
+   * Points libbpf's print hook at this isolate's log (or at nothing, until logAll()) and
+   * empties it: call before each libbpf call whose log matters. The hook is global to the
+   * process, so another isolate (a worker, another test file) may have taken it since.
    */
   beginLog(): void;
   /** Lines libbpf printed since {@link LibbpfHandle.beginLog}, removed from the log. */
@@ -103,26 +113,35 @@ export function openLibbpf(): LibbpfHandle {
   const line = new Uint8Array(4096);
   // libbpf_print_fn_t: int (*)(enum libbpf_print_level, const char *, va_list). On x86-64 a
   // va_list parameter is a pointer, which vsnprintf takes as it is.
-  const printer = new Deno.UnsafeCallback(
-    { parameters: ["i32", "pointer", "pointer"], result: "i32" } as const,
-    (level, format, args) => {
-      // LIBBPF_DEBUG lines (hundreds per object opened: ~5 ms through this callback) say
-      // nothing a failure's message uses; warnings and the verifier's log come as WARN/INFO.
-      if (level > LIBBPF_INFO) return 0;
-      const n = libcLib.symbols.vsnprintf(line, BigInt(line.length), format, args);
-      if (n > 0) {
-        const text = new TextDecoder().decode(line.subarray(0, Math.min(n, line.length - 1)));
-        for (const l of text.split("\n")) if (l.trim() !== "") log.push(l);
-        if (log.length > 2000) log.splice(0, log.length - 2000);
-      }
-      return 0;
-    },
-  );
+  const PRINT = { parameters: ["i32", "pointer", "pointer"], result: "i32" } as const;
+  let printer: Deno.UnsafeCallback<typeof PRINT> | null = null;
+  const makePrinter = () =>
+    new Deno.UnsafeCallback(
+      PRINT,
+      (level, format, args) => {
+        // LIBBPF_DEBUG lines (hundreds per object opened: ~5 ms through this callback) say
+        // nothing a failure's message uses; warnings and the verifier's log come as WARN/INFO.
+        if (level > LIBBPF_INFO) return 0;
+        const n = libcLib.symbols.vsnprintf(line, BigInt(line.length), format, args);
+        if (n > 0) {
+          const text = new TextDecoder().decode(line.subarray(0, Math.min(n, line.length - 1)));
+          for (const l of text.split("\n")) if (l.trim() !== "") log.push(l);
+          if (log.length > 2000) log.splice(0, log.length - 2000);
+        }
+        return 0;
+      },
+    );
   handle = {
     bpf: bpfLib.symbols,
     libc: libcLib.symbols,
+    get logging() {
+      return printer !== null;
+    },
+    logAll() {
+      printer ??= makePrinter();
+    },
     beginLog() {
-      bpfLib.symbols.libbpf_set_print(printer.pointer);
+      bpfLib.symbols.libbpf_set_print(printer?.pointer ?? null);
       log.length = 0;
     },
     takeLog: () => log.splice(0, log.length),
