@@ -9,7 +9,7 @@
  */
 
 import { FaultlineError } from "./faultline_error.ts";
-import { libc, SIGNAL_NUMBERS, SYS } from "./libc.ts";
+import { cString, libc, SIGNAL_NUMBERS, SYS } from "./libc.ts";
 
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
@@ -19,11 +19,6 @@ const SIGSET_BYTES = 128;
 const WUNTRACED = 2;
 /** How many times a wait that fails (a signal on its thread) is tried again. */
 const WAIT_TRIES = 100;
-
-/** A NUL-terminated string. */
-function cString(s: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(s + "\0");
-}
 
 /** A NULL-terminated array of pointers to `strings`, and the buffers it points into. */
 function cStrings(strings: readonly string[]): { array: Uint8Array; keep: Uint8Array[] } {

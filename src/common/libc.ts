@@ -55,6 +55,20 @@ export function errno(): number {
   return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
 }
 
+/**
+ * A NUL-terminated C string for a `buffer` parameter.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cString } from "./libc.ts";
+ * assert.deepEqual([...cString("ab")], [0x61, 0x62, 0]);
+ * ```
+ */
+export function cString(s: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(s + "\0");
+}
+
 /** syscall(2) numbers on x86-64. */
 export const SYS = { pidfd_send_signal: 424n, pidfd_open: 434n } as const;
 

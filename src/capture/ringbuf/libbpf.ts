@@ -89,10 +89,7 @@ let handle: LibbpfHandle | null = null;
 /** enum libbpf_print_level: LIBBPF_WARN 0, LIBBPF_INFO 1, LIBBPF_DEBUG 2. */
 const LIBBPF_INFO = 1;
 
-/** A NUL-terminated C string for a `buffer` parameter. */
-export function cString(s: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode(s + "\0");
-}
+export { cString } from "../../common/libc.ts";
 
 /**
  * Opens libbpf.so.1 and libc once. Throws a FaultlineError naming the fix when libbpf is
