@@ -1,6 +1,7 @@
 /**
  * The C library's calls faultline makes itself (waiting on descriptors, sleeping, starting and
- * reaping a process, signalling it), bound once through Deno's FFI, with the x86-64 Linux
+ * reaping a process, signalling it; mapping a ring, opening perf events, bpf(2) and reading
+ * libbpf's log for the ringbuf engine), bound once through Deno's FFI, with the x86-64 Linux
  * constants they take. Waiting calls are bound `nonblocking`: they run on a thread of Deno's
  * pool while the event loop goes on. faultline sleeps and waits here rather than on Deno's
  * timers or `Deno.Command`: Deno's first `setTimeout` loads Node's timers (13-20 ms here) and
@@ -34,6 +35,20 @@ const SYMBOLS = {
   posix_spawnattr_setsigdefault: { parameters: ["buffer", "buffer"], result: "i32" },
   sigemptyset: { parameters: ["buffer"], result: "i32" },
   sigaddset: { parameters: ["buffer", "i32"], result: "i32" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  // ioctl(2) is variadic; the perf event ioctls pass an integer.
+  ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
+  // perf_event_open(attr, pid, cpu, group_fd, flags) through syscall(2).
+  syscall_perf: {
+    name: "syscall",
+    parameters: ["i64", "buffer", "i32", "i32", "i32", "u64"],
+    result: "i64",
+  },
+  // bpf(cmd, attr, size) through syscall(2).
+  syscall_bpf: { name: "syscall", parameters: ["i64", "i64", "buffer", "u64"], result: "i64" },
   // The address of `char **environ`: read it for the environment as it is now, bytes as they
   // are (Deno.env.toObject() drops a variable that is not UTF-8).
   environ: { type: "pointer" },

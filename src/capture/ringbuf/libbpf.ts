@@ -1,5 +1,5 @@
 /**
- * libbpf (Debian's libbpf1, `libbpf.so.1`) and the few libc calls the ringbuf engine needs,
+ * libbpf (Debian's libbpf1, `libbpf.so.1`), with the libc calls the ringbuf engine needs,
  * bound with Deno FFI. Opened once per process, on first use.
  *
  * libbpf 1.x reports failure as NULL or a negative number and sets errno: {@link lastErrno}
@@ -11,6 +11,7 @@
  */
 
 import { FaultlineError } from "../../common/faultline_error.ts";
+import { type Libc, libc } from "../../common/libc.ts";
 
 /** The libbpf functions faultline binds, with their C signatures as Deno FFI types. */
 export const LIBBPF_SYMBOLS = {
@@ -42,29 +43,12 @@ export const LIBBPF_SYMBOLS = {
   libbpf_set_print: { parameters: ["function"], result: "pointer" },
 } as const;
 
-/** The libc functions faultline binds. */
-export const LIBC_SYMBOLS = {
-  __errno_location: { parameters: [], result: "pointer" },
-  strerror: { parameters: ["i32"], result: "pointer" },
-  vsnprintf: { parameters: ["buffer", "usize", "pointer", "pointer"], result: "i32" },
-  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
-  munmap: { parameters: ["pointer", "usize"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  // ioctl(2) is variadic; the perf event ioctls pass an integer.
-  ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
-  // syscall(2) is variadic; perf_event_open passes only integer-class arguments, which the
-  // x86-64 calling convention passes in the same registers either way.
-  syscall: { parameters: ["i64", "buffer", "i32", "i32", "i32", "u64"], result: "i64" },
-  // bpf(2) through syscall(2): bpf(cmd, attr, size).
-  syscall_bpf: { name: "syscall", parameters: ["i64", "i64", "buffer", "u64"], result: "i64" },
-} as const;
-
 /** The bound libraries and the captured libbpf log. */
 export interface LibbpfHandle {
   /** libbpf's functions. */
   readonly bpf: Deno.DynamicLibrary<typeof LIBBPF_SYMBOLS>["symbols"];
-  /** libc's functions. */
-  readonly libc: Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+  /** libc's functions (the one binding of src/common/libc.ts). */
+  readonly libc: Libc;
   /**
    * Whether libbpf's lines are captured: only once {@link LibbpfHandle.logAll} has been called.
    * Until then libbpf prints nothing, anywhere; a call that fails is made again with the log
@@ -105,7 +89,7 @@ export function openLibbpf(): LibbpfHandle {
       `Cannot load libbpf.so.1: ${(e as Error).message}; install it with apt-get install libbpf1`,
     );
   }
-  const libcLib = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+  const libcSymbols = libc();
   const log: string[] = [];
   const line = new Uint8Array(4096);
   // libbpf_print_fn_t: int (*)(enum libbpf_print_level, const char *, va_list). On x86-64 a
@@ -119,7 +103,7 @@ export function openLibbpf(): LibbpfHandle {
         // LIBBPF_DEBUG lines (hundreds per object opened: ~5 ms through this callback) say
         // nothing a failure's message uses; warnings and the verifier's log come as WARN/INFO.
         if (level > LIBBPF_INFO) return 0;
-        const n = libcLib.symbols.vsnprintf(line, BigInt(line.length), format, args);
+        const n = libcSymbols.vsnprintf(line, BigInt(line.length), format, args);
         if (n > 0) {
           const text = new TextDecoder().decode(line.subarray(0, Math.min(n, line.length - 1)));
           for (const l of text.split("\n")) if (l.trim() !== "") log.push(l);
@@ -130,7 +114,7 @@ export function openLibbpf(): LibbpfHandle {
     );
   handle = {
     bpf: bpfLib.symbols,
-    libc: libcLib.symbols,
+    libc: libcSymbols,
     get logging() {
       return printer !== null;
     },

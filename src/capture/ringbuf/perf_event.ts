@@ -43,7 +43,9 @@ function openEvent(lib: LibbpfHandle, type: number, config: number, cpu: number)
   v.setBigUint64(8, BigInt(config), true); // config
   v.setBigUint64(16, 1n, true); // sample_period
   v.setBigUint64(40, 1n, true); // flags: disabled
-  return Number(lib.libc.syscall(SYS_PERF_EVENT_OPEN, attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC));
+  return Number(
+    lib.libc.syscall_perf(SYS_PERF_EVENT_OPEN, attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC),
+  );
 }
 
 /**
