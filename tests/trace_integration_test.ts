@@ -495,7 +495,7 @@ function loadedPrograms(): string[] {
 }
 
 probeTest(
-  "a launcher that exits before its stop fails the trace, nothing left loaded or open",
+  "ringbuf: an attach whose ready rejects frees the probes it loaded and rejects with that error",
   async () => {
     const fds = () =>
       [...Deno.readDirSync("/proc/self/fd")].map((e) => {
@@ -511,17 +511,30 @@ probeTest(
     const engine = makeEngine("ringbuf");
     await engine.preflight();
     const before = fds();
-    // The launcher cannot open the command's output file, so it exits instead of stopping.
+    // What trace() passes for a launcher that exits instead of stopping before its exec.
+    const launcher = new Error('Cannot start command "x": its launcher exited (2)');
+    const ready = Promise.reject(launcher);
+    await assert.rejects(
+      engine.attach({ pid: 1, armOnExec: true, ready }, { event() {}, lost() {} }),
+      (e) => e === launcher,
+    );
+    assert.deepEqual(await programsAfterExit(), [], "the probes loaded meanwhile are gone");
+    assert.deepEqual(fds(), before, "no descriptor left open");
+  },
+);
+
+probeTest(
+  "a command output trace() cannot write is one sentence, before any probe loads",
+  async () => {
     await assert.rejects(
       trace({
         command: ["/bin/true"],
         commandOutput: "/nonexistent-dir/out.log",
-        engine,
+        engine: makeEngine("ringbuf"),
       }),
-      /^FaultlineError: Cannot start command "\/bin\/true": its launcher exited \(\d+\)$/,
+      /^FaultlineError: Cannot write the command's output to \/nonexistent-dir\/out\.log: .*; check the directory exists and is writable$/,
     );
-    assert.deepEqual(await programsAfterExit(), [], "the probes loaded meanwhile are gone");
-    assert.deepEqual(fds(), before, "no descriptor left open");
+    assert.deepEqual(loadedPrograms(), []);
   },
 );
 

@@ -69,8 +69,8 @@ export class ChildProcess {
 
   /**
    * Starts `path` with `argv` (argv[0] included) and faultline's environment (as it is now,
-   * every variable byte for byte), stdin, stdout and stderr, with no signal blocked and SIGPIPE at its default (Deno ignores it), as
-   * `Deno.Command` starts one.
+   * every variable byte for byte), stdin, stdout and stderr, with no signal blocked and SIGPIPE
+   * at its default (Deno ignores it), as `Deno.Command` starts one.
    *
    * @throws {FaultlineError} naming the path and errno if posix_spawn fails.
    */

@@ -223,6 +223,10 @@ export async function trace(options: TraceOptions): Promise<Report> {
   checkInterval(intervalSeconds);
   const pid = options.pid === undefined ? undefined : processOf(options.pid, options.onNotice);
   if (options.eventsCsv !== undefined) OutputFile.check(options.eventsCsv, "the events CSV");
+  // Checked here, not left to the launcher's shell: it would say so in its words, then exit.
+  if (command !== undefined && options.commandOutput !== undefined) {
+    OutputFile.check(options.commandOutput, "the command's output");
+  }
   await engine.preflight();
 
   // The launcher execs (setpriv, sh) while the probes load; they attach once it has stopped.

@@ -11,7 +11,7 @@
  */
 
 import { FaultlineError } from "../../common/faultline_error.ts";
-import { type Libc, libc } from "../../common/libc.ts";
+import { errno, type Libc, libc } from "../../common/libc.ts";
 
 /** The libbpf functions faultline binds, with their C signatures as Deno FFI types. */
 export const LIBBPF_SYMBOLS = {
@@ -132,9 +132,8 @@ export function openLibbpf(): LibbpfHandle {
 }
 
 /** errno as the last libc or libbpf call left it. */
-export function lastErrno(lib: LibbpfHandle): number {
-  const p = lib.libc.__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32(0);
+export function lastErrno(_lib: LibbpfHandle): number {
+  return errno();
 }
 
 /** strerror(errno), for messages. */
