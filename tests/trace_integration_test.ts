@@ -563,3 +563,66 @@ async function straceCounts(argv: string[]): Promise<{ mmap: number; munmap: num
   const { mmap, munmap } = await straceCallCounts(argv, ["mmap", "munmap"]);
   return { mmap: mmap!, munmap: munmap! };
 }
+
+probeTest(
+  "ringbuf: a quiet trace stops its interval clock, and its intervals come out whole and in place",
+  async () => {
+    // A command quiet for 1.5 s, then busy: the clock may stop after the first empty interval; the
+    // burst wakes it, and the intervals that went by are there, empty, before the burst's.
+    const argv = ["sh", "-c", `sleep 1.5; exec ${WORKLOAD} 400 4`];
+    const runs: { report: Report; drains: number }[] = [];
+    for (const canWake of [true, false]) {
+      let drains = 0;
+      const ringbuf = new RingbufEngine();
+      const engine = {
+        name: ringbuf.name,
+        preflight: () => ringbuf.preflight(),
+        attach: async (...args: Parameters<RingbufEngine["attach"]>) => {
+          const capture = await ringbuf.attach(...args);
+          return {
+            engine: capture.engine,
+            ended: capture.ended,
+            stop: () => capture.stop(),
+            drain: () => (drains++, capture.drain()),
+            // Without it, the session cannot know when records come: its clock never stops.
+            onNextDelivery: canWake ? (f: () => void) => capture.onNextDelivery!(f) : undefined,
+          };
+        },
+      };
+      const report = await trace({ command: argv, engine, intervalSeconds: 0.1 });
+      runs.push({ report, drains });
+    }
+    for (const { report } of runs) {
+      const intervals = report.intervals!;
+      let at = 0;
+      for (const i of intervals) {
+        assert.equal(i.start_ns, at);
+        at += i.duration_ns;
+      }
+      assert.equal(at, report.duration_ns);
+      for (const key of Object.keys(report.counts)) {
+        assert.equal(intervals.reduce((s, i) => s + i.counts[key]!, 0), report.counts[key]);
+      }
+      assert.ok(report.counts.mmap >= 400);
+      // mmap_touch's 400 maps come after the sleep: in no interval that ended before 1.4 s (sh's
+      // and sleep's own start, a few dozen, do).
+      const early = intervals.filter((i) => i.start_ns + i.duration_ns < 1.4e9);
+      assert.ok(early.length >= 12, `${early.length} intervals before 1.4 s`);
+      assert.ok(
+        early.reduce((s, i) => s + i.counts.mmap, 0) < 100,
+        "the burst counts where it came",
+      );
+    }
+    const [woken, ticking] = runs;
+    assert.ok(
+      ticking!.drains >= 14 && ticking!.drains >= woken!.report.intervals!.length - 2,
+      `a clock that cannot stop ends every interval on time: ${ticking!.drains} drains`,
+    );
+    assert.ok(
+      woken!.drains <= woken!.report.intervals!.length - 10,
+      `the clock slept through the quiet: ${woken!.drains} drains for ${
+        woken!.report.intervals!.length
+      } intervals`,
+    );
+  },
+);

@@ -154,8 +154,35 @@ export class Timeline {
 
   /** Ends the current interval at `nowNs` (ns since tracing started) and records it. */
   tick(nowNs: number): IntervalSample {
+    return this.#record(nowNs, this.#aggregator.snapshot(this.#previous));
+  }
+
+  /**
+   * Ends the current interval at `nowNs` as {@link Timeline.tick} does, for a caller that knows
+   * nothing reached the aggregator since the last tick: the same entry, without measuring it
+   * (an idle trace's intervals, recorded late and cheaply).
+   *
+   * @example Usage
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Aggregator } from "./aggregator.ts";
+   * import { Timeline } from "./timeline.ts";
+   * const agg = new Aggregator();
+   * const [measured, told] = [new Timeline(agg), new Timeline(agg)];
+   * agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 1, latencyNs: 800 });
+   * measured.tick(1e9);
+   * told.tick(1e9);
+   * const quiet = told.tickQuiet(2e9);
+   * assert.deepEqual(quiet, measured.tick(2e9));
+   * assert.deepEqual([quiet.interval.start_ns, quiet.interval.counts.minor_faults], [1e9, 0]);
+   * ```
+   */
+  tickQuiet(nowNs: number): IntervalSample {
+    return this.#record(nowNs, this.#previous);
+  }
+
+  #record(nowNs: number, now: AggregateSnapshot): IntervalSample {
     const before = this.#previous;
-    const now = this.#aggregator.snapshot(before);
     const counts: Record<string, number> = {};
     for (const [key, value] of now.counts) counts[key] = value - (before.counts.get(key) ?? 0);
     const tallies = new Map<string, number>();

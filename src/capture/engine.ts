@@ -129,6 +129,14 @@ export interface Capture {
   /** How full the engine's buffer is, 0 to 1, where it can tell (the ringbuf engine's ring). */
   fill?(): number;
   /**
+   * Calls `callback` once, synchronously, just before the engine next hands the sink anything
+   * (events, records or a loss), whichever path delivers it ({@link Capture.drain}, its own
+   * reading, {@link Capture.stop}); a second call replaces the first callback. Where an engine
+   * has it, a session can stop its interval clock while nothing comes and set it right before
+   * the next event counts. Not every engine has it (bpftrace's does not).
+   */
+  onNextDelivery?(callback: () => void): void;
+  /**
    * Detaches the probes, delivers every event still buffered, and resolves. Safe to call more
    * than once and after the engine has ended by itself.
    */

@@ -33,6 +33,11 @@ export async function sleep(ms: number): Promise<void> {
 export interface TimerOptions {
   /** Call back every `ms` until cancelled, not once. */
   repeat?: boolean;
+  /**
+   * With `repeat`: the first call after this many ms (0 or more), then every `ms` (to keep a
+   * clock's phase when it starts again mid-period); default `ms`.
+   */
+  firstMs?: number;
 }
 
 /**
@@ -67,12 +72,13 @@ export class Timer {
     if (options.repeat && !(ms >= 1)) {
       throw new RangeError(`Cannot repeat a timer every ${ms} ms; give 1 ms or more`);
     }
-    this.done = this.#run(callback, Math.max(0, ms), options.repeat === true);
+    const first = Math.max(0, options.repeat ? options.firstMs ?? ms : ms);
+    this.done = this.#run(callback, Math.max(0, ms), first, options.repeat === true);
   }
 
-  async #run(callback: () => void, ms: number, repeat: boolean): Promise<void> {
+  async #run(callback: () => void, ms: number, first: number, repeat: boolean): Promise<void> {
     try {
-      let due = performance.now() + ms;
+      let due = performance.now() + first;
       while (true) {
         for (let left = due - performance.now(); left > 0; left = due - performance.now()) {
           if (this.#cancelled) return;

@@ -55,3 +55,16 @@ Deno.test("Timer: the error a callback throws ends the timer and rejects done", 
   );
   await assert.rejects(timer.done, /boom/);
 });
+
+Deno.test("Timer: a repeating timer's first call after firstMs, then every ms", async () => {
+  const calls: number[] = [];
+  const t0 = performance.now();
+  const timer = new Timer(() => calls.push(performance.now() - t0), 60, {
+    repeat: true,
+    firstMs: 5,
+  });
+  await sleep(100);
+  await timer.cancel();
+  assert.ok(calls[0]! >= 4 && calls[0]! < 50, `first call at ${calls[0]} ms`);
+  assert.ok(calls.length === 2 && calls[1]! - calls[0]! >= 59, `calls at ${calls}`);
+});

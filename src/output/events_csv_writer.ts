@@ -350,7 +350,6 @@ export class EventsCsvWriter {
           `check the directory exists and is writable`,
       );
     }
-    this.#timer = new Timer(() => this.flush(), this.#flushMs, { repeat: true });
     this.flush();
   }
 
@@ -392,7 +391,15 @@ export class EventsCsvWriter {
   #ended(): void {
     this.#pending.byte(NEWLINE);
     this.#pendingRows++;
-    if (this.#pending.length >= FLUSH_BYTES && this.#file !== null) this.flush();
+    if (this.#file === null) return;
+    if (this.#pending.length >= FLUSH_BYTES) this.flush();
+    // Rows wait at most flushMs; with none waiting, no timer runs (an idle trace sleeps).
+    else if (this.#timer === undefined && !this.#closed) {
+      this.#timer = new Timer(() => {
+        this.#timer = undefined;
+        this.flush();
+      }, this.#flushMs);
+    }
   }
 
   /** Writes every waiting row to the file (once it is open). */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { EVENTS_CSV_COLUMNS, EventsCsvWriter } from "./events_csv_writer.ts";
 import { decodeErrorCode, type FaultlineEvent } from "../events/faultline_event.ts";
+import { sleep } from "../common/timer.ts";
 
 Deno.test("EventsCsvWriter streams one row per event, every column in its place", () => {
   const path = Deno.makeTempFileSync({ suffix: ".csv" });
@@ -179,4 +180,27 @@ Deno.test("Ring records of random contents make their decoded events' rows", asy
     compared++;
   }
   assert.ok(compared > 4000, `only ${compared} records compared`);
+});
+
+Deno.test("EventsCsvWriter writes a row within flushMs, again after a quiet spell, without close()", async () => {
+  const path = Deno.makeTempFileSync({ suffix: ".csv" });
+  const writer = new EventsCsvWriter(path, { flushMs: 20 });
+  writer.open();
+  const lines = () => Deno.readTextFileSync(path).trimEnd().split("\n").length;
+  assert.equal(lines(), 1, "the header, at open");
+  const row = (t: number) =>
+    writer.write({ kind: "minor_fault", pid: 5, tid: 6, timestampNs: t, latencyNs: 10 });
+  const until = async (n: number) => {
+    for (let waited = 0; lines() < n && waited < 2000; waited += 5) await sleep(5);
+    return lines();
+  };
+  row(1);
+  assert.equal(lines(), 1, "a row waits: no write per row");
+  assert.equal(await until(2), 2, "written within its flush time");
+  await sleep(80); // quiet: nothing waits, nothing to write
+  row(2);
+  row(3);
+  assert.equal(await until(4), 4, "rows after the quiet spell are written too");
+  writer.close();
+  Deno.removeSync(path);
 });

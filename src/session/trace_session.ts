@@ -20,6 +20,7 @@ import { LaunchedCommand } from "./launched_command.ts";
 import { isAlive, processParentAndName } from "../common/process_state.ts";
 import { closeFd, FdWaiter, pidFd } from "../common/fd_waiter.ts";
 import { Timer } from "../common/timer.ts";
+import { IntervalClock } from "./interval_clock.ts";
 import { MappingTable } from "../aggregate/mapping_table.ts";
 import { ProcessTable } from "../aggregate/process_table.ts";
 import { procMappingSource } from "./proc_maps.ts";
@@ -280,30 +281,27 @@ export async function trace(options: TraceOptions): Promise<Report> {
   const startedAt = new Date();
   const t0 = performance.now();
   const sinceStart = () => Math.round((performance.now() - t0) * 1e6);
-  // One interval after another: drain what the engine holds, then measure.
-  let ticking = Promise.resolve();
-  let tickError: unknown = null;
-  const tick = () => {
-    ticking = ticking.then(async () => {
-      if (tickError !== null) return;
-      await capture.drain();
-      // Always measured: the report's intervals do not depend on anyone watching them.
-      const sample = timeline.tick(sinceStart());
-      options.onInterval?.(sample, aggregator, capture);
-    }).catch((e) => {
-      tickError ??= e;
-    });
-  };
-
   // A running process's mappings, read while it surely lives.
   if (launched === null && targetPid > 0) aggregator.mappings?.prime(targetPid);
   let stopReason: string;
+  let clock: IntervalClock | undefined;
   try {
     options.onAttached?.(targetPid);
     launched?.resume();
-    stopReason = await waitForStop(options, launched, targetPid, capture, tick, intervalSeconds);
+    // One interval after another: drain what the engine holds, then measure. Always measured:
+    // the report's intervals do not depend on anyone watching them.
+    const onInterval = options.onInterval;
+    clock = new IntervalClock({
+      everyMs: intervalSeconds * 1000,
+      timeline,
+      capture,
+      now: sinceStart,
+      onInterval: onInterval && ((sample) => onInterval(sample, aggregator, capture)),
+    });
+    stopReason = await waitForStop(options, launched, targetPid, capture);
   } catch (e) {
     // Whatever went wrong, nothing is left behind: probes detached, the command ended.
+    await clock?.stop(sinceStart()).catch(() => {});
     await capture.stop().catch(() => {});
     csv?.close();
     if (launched) {
@@ -314,10 +312,11 @@ export async function trace(options: TraceOptions): Promise<Report> {
   }
 
   const durationNs = sinceStart();
-  await ticking.catch(() => {});
+  await clock!.stop(durationNs);
   await capture.stop();
   csv?.close();
-  if (tickError !== null) throw tickError;
+  if (clock!.error !== null) throw clock!.error;
+  clock!.finish();
   const last = timeline.tick(durationNs);
   options.onInterval?.(last, aggregator, capture);
 
@@ -442,19 +441,15 @@ function isKernelThread(pid: number): boolean {
   }
 }
 
-/** Waits for the trace to end; resolves why. Ticks the timeline every interval meanwhile. */
+/** Waits for the trace to end; resolves why. */
 function waitForStop(
   options: TraceOptions,
   launched: LaunchedCommand | null,
   targetPid: number,
   capture: Capture,
-  tick: () => void,
-  intervalSeconds: number,
 ): Promise<string> {
   const cleanups: (() => void | Promise<void>)[] = [];
   return new Promise<string>((resolve, reject) => {
-    const ticker = new Timer(tick, intervalSeconds * 1000, { repeat: true });
-    cleanups.push(() => ticker.cancel());
     if (launched) launched.exited.then(() => resolve("target_exited"));
     else if (targetPid > 0) {
       // A pidfd turns readable when the process exits: no polling, told at once. Where the

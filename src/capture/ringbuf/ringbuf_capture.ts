@@ -41,6 +41,8 @@ export class RingbufCapture implements Capture {
   readonly #sink: EventSink;
   readonly #deliver: (view: DataView, at: number) => void;
   #lostSeen = 0;
+  /** What to call before the next delivery (see onNextDelivery), or null. */
+  #onNext: (() => void) | null = null;
   #stopping = false;
   #stopped: Promise<void> | null = null;
   #loop: Promise<void>;
@@ -102,7 +104,7 @@ export class RingbufCapture implements Capture {
     let wait = pollMs;
     let busy = false;
     while (!this.#stopping) {
-      const read = this.#reader.read(this.#deliver);
+      const read = this.#read();
       readSince += read;
       const now = performance.now();
       // A record is dropped only when the ring is full, and then the next read finds records:
@@ -132,9 +134,22 @@ export class RingbufCapture implements Capture {
     }
   }
 
+  /** Reads what the ring holds into the sink, telling #onNext first if there is any. */
+  #read(): number {
+    if (this.#onNext !== null && this.#reader.pending() > 0) this.#delivering();
+    return this.#reader.read(this.#deliver);
+  }
+
+  #delivering(): void {
+    const callback = this.#onNext!;
+    this.#onNext = null;
+    callback();
+  }
+
   #countLost(): void {
     const dropped = this.#obj.sumPerCpu("dropped");
     if (dropped > this.#lostSeen) {
+      if (this.#onNext !== null) this.#delivering();
       this.#sink.lost(dropped - this.#lostSeen);
       this.#lostSeen = dropped;
     }
@@ -146,9 +161,13 @@ export class RingbufCapture implements Capture {
   }
 
   /** Reads every record committed so far, and the drop counter. */
+  onNextDelivery(callback: () => void): void {
+    this.#onNext = callback;
+  }
+
   drain(): Promise<void> {
     if (!this.#stopping) {
-      this.#reader.read(this.#deliver);
+      this.#read();
       this.#countLost();
     }
     return Promise.resolve();
@@ -167,7 +186,7 @@ export class RingbufCapture implements Capture {
         this.#obj.detach();
         // A program already running when its link went may still be committing a record.
         const deadline = performance.now() + 1000;
-        while (this.#reader.read(this.#deliver) > 0 || this.#reader.pending() > 0) {
+        while (this.#read() > 0 || this.#reader.pending() > 0) {
           if (performance.now() > deadline) break;
           await sleep(1);
         }
