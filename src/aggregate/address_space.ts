@@ -115,8 +115,12 @@ export class AddressSpace<T> {
     this.#regions.splice(at, 0, region(start, start + length, offset, mapping));
   }
 
-  /** Removes [start, start + length), trimming or splitting what it cuts through. */
-  unmap(start: number, length: number): void {
+  /**
+   * Removes [start, start + length), trimming or splitting what it cuts through; with `keep`,
+   * the regions whose mapping it says to keep stay whole (a munmap that began before another
+   * thread's mmap reused its addresses, read after that mmap).
+   */
+  unmap(start: number, length: number, keep?: (mapping: T) => boolean): void {
     if (!(length > 0)) return;
     this.#last = null;
     const end = start + length;
@@ -127,12 +131,20 @@ export class AddressSpace<T> {
     // piece after end (of the last).
     let before: Region<T> | null = null;
     let after: Region<T> | null = null;
+    let kept: Region<T>[] | null = null;
     for (; i < regions.length && regions[i]!.start < end; i++) {
       const r = regions[i]!;
+      if (keep !== undefined && keep(r.mapping)) {
+        (kept ??= []).push(r);
+        continue;
+      }
       if (r.start < start) before = region(r.start, start, r.offset, r.mapping);
       if (r.end > end) after = region(end, r.end, r.offset + (end - r.start), r.mapping);
     }
-    if (before !== null && after !== null) regions.splice(first, i - first, before, after);
+    if (kept !== null) {
+      const left = before === null ? kept : [before, ...kept];
+      regions.splice(first, i - first, ...(after === null ? left : [...left, after]));
+    } else if (before !== null && after !== null) regions.splice(first, i - first, before, after);
     else if (before !== null) regions.splice(first, i - first, before);
     else if (after !== null) regions.splice(first, i - first, after);
     else if (i > first) regions.splice(first, i - first);

@@ -157,6 +157,8 @@ class Mapping {
     public end: number,
     readonly offset: number,
     readonly perms: string,
+    /** When the mmap that made it returned (kernel ns); -Infinity when not seen made. */
+    readonly madeAt = -Infinity,
   ) {}
 }
 
@@ -434,7 +436,7 @@ export class MappingTable {
       case "munmap": {
         const e = event as MunmapEvent;
         if (e.ret === 0) {
-          this.#spaceOf(e.pid, e.timestampNs).space.unmap(Number(e.addr), pageUp(e.length));
+          this.#munmap(e.pid, e.timestampNs, e.latencyNs, Number(e.addr), e.length);
         }
         return;
       }
@@ -455,7 +457,7 @@ export class MappingTable {
         const e = event as ProcessForkEvent;
         const parent = this.#spaces.get(e.pid) ?? this.#spaceOf(e.pid, e.timestampNs);
         const copy = parent.space.fork((m) =>
-          new Mapping(e.child, m.path, m.deleted, m.start, m.end, m.offset, m.perms)
+          new Mapping(e.child, m.path, m.deleted, m.start, m.end, m.offset, m.perms, m.madeAt)
         );
         this.#spaces.set(e.child, this.#newSpace(e.child, copy));
         this.#bound();
@@ -504,8 +506,19 @@ export class MappingTable {
       start,
       length,
       path === "[anon]" ? 0 : offset,
-      new Mapping(pid, path, deleted, start, start + length, offset, perms),
+      new Mapping(pid, path, deleted, start, start + length, offset, perms, timestampNs),
     );
+  }
+
+  /**
+   * A successful munmap that returned at `timestampNs` after `latencyNs`. Records come in the
+   * order calls return: another thread's mmap that got these addresses as soon as they were
+   * free can come first. A mapping made after this munmap began is not the one it removed,
+   * and stays.
+   */
+  #munmap(pid: number, timestampNs: number, latencyNs: number, start: number, length: number) {
+    const began = timestampNs - latencyNs;
+    this.#spaceOf(pid, timestampNs).space.unmap(start, pageUp(length), (m) => m.madeAt > began);
   }
 
   /**
@@ -624,9 +637,12 @@ export class MappingTable {
     }
     if (id === MUNMAP) {
       if (!recordFailed(view, at)) {
-        this.#spaceOf(recordPid(view, at), recordTimestamp(view, at)).space.unmap(
+        this.#munmap(
+          recordPid(view, at),
+          recordTimestamp(view, at),
+          readU64(view, at + FL_SYSCALL.latency_ns),
           readU64(view, at + FL_SYSCALL.addr),
-          pageUp(readU64(view, at + FL_SYSCALL.len)),
+          readU64(view, at + FL_SYSCALL.len),
         );
       }
       return true;

@@ -282,3 +282,31 @@ Deno.test("MappingTable keeps at most its limit of mappings apart; the rest add 
   assert.equal(top.at(-1)!.mappings, 8);
   assert.equal(top.reduce((s, r) => s + r.faults, 0), 55);
 });
+
+Deno.test("MappingTable keeps a mapping another thread made where a munmap read after it had freed", () => {
+  // Thread 51 unmaps [X, X+4P) (enters at 5000, returns at 5200); thread 52's mmap, entered
+  // meanwhile, gets X once it is free and returns at 5100: its record comes first.
+  const X = 0x7f0000000000;
+  const t = new MappingTable();
+  const call = (kind: "mmap" | "munmap", tid: number, returned: number, latencyNs: number) => ({
+    pid: PID,
+    tid,
+    timestampNs: returned,
+    latencyNs,
+    length: 4 * P,
+    ...(kind === "mmap"
+      ? { kind, addr: 0n, prot: 3, flags: 0x22, fd: -1, offset: 0, ret: BigInt(X) }
+      : { kind, addr: BigInt(X), ret: 0 }),
+  } as FaultlineEvent);
+  t.add(call("mmap", 51, 4000, 100)); // 51's own mapping, unmapped below
+  for (const e of fault(X, { tid: 51, ts: 4500 })) t.add(e);
+  t.add(call("mmap", 52, 5100, 300));
+  t.add(call("munmap", 51, 5200, 200));
+  for (const e of fault(X + P, { tid: 52, ts: 5300 })) t.add(e);
+  // A munmap that began after the mapping was made removes it, as it did the first.
+  t.add(call("munmap", 52, 5600, 100));
+  for (const e of fault(X + 2 * P, { tid: 52, ts: 5700 })) t.add(e);
+  const rows = t.report().filter((r) => r.start === "0x7f0000000000");
+  assert.deepEqual(rows.map((r) => r.faults), [1, 1], "each thread's mapping, one fault each");
+  assert.equal(t.report().find((r) => r.path === "[unknown]")!.faults, 1, "after both unmaps");
+});
