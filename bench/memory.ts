@@ -10,7 +10,7 @@ import { takeReport, traceCli } from "./_trace_cli.ts";
 const [maps = "40000", pages = "128"] = Deno.args;
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
-/** faultline's RSS without the ring's mappings (the ones of 64 MiB or more, shared), in KiB. */
+/** faultline's RSS without the ring's mappings (the BPF map's, shared with the kernel), in KiB. */
 function ownKb(pid: number): number | null {
   let smaps: string;
   try {
@@ -19,12 +19,14 @@ function ownKb(pid: number): number | null {
     return null;
   }
   let total = 0;
-  let size = 0;
+  let ring = false;
   for (const line of smaps.split("\n")) {
-    const m = /^(Size|Rss):\s+(\d+) kB$/.exec(line);
-    if (!m) continue;
-    if (m[1] === "Size") size = Number(m[2]);
-    else if (size < 64 * 1024) total += Number(m[2]);
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) {
+      ring = line.endsWith("anon_inode:bpf-map");
+      continue;
+    }
+    const m = /^Rss:\s+(\d+) kB$/.exec(line);
+    if (m && !ring) total += Number(m[1]);
   }
   return total;
 }

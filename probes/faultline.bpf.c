@@ -46,7 +46,8 @@
  * alone at its thread's next page fault or exit (a fault pending when tracing stops is not
  * reported). While the reader waits for records (reader_busy clear) they take the ring
  * buffer's own wake-up (the first record committed once it has read everything wakes it);
- * while it drains on its timer (reader_busy set) they wake nobody. Forks, execs and file mmaps
+ * while it drains on its timer (reader_busy set) they wake nobody until the ring is past half
+ * full (then they wake it: see wakeup()). Forks, execs and file mmaps
  * always wake it (faultline reads the process's mappings and names the file while the process
  * lives; one file mapped over and over wakes it once per 100 ms per CPU); reserve failures (and syscalls or faults with no
  * room to keep their entry) are counted per CPU in "dropped" (key 0, in events), never silent.
@@ -110,6 +111,16 @@ struct {
 } file_wakes SEC(".maps");
 
 #define FL_FILE_WAKE_NS 100000000ULL
+
+/* Per CPU: records submitted while the reader is busy, for wakeup()'s look at the fill. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} fill_checks SEC(".maps");
+
+#define FL_FILL_EVERY 64
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -272,10 +283,21 @@ static __always_inline void fill_header(struct fl_header *h, __u64 ts, __u64 id,
 }
 
 /* How an ordinary record is submitted: with the ring's own wake-up while the reader waits for
- * records, with none while it drains on its timer. */
+ * records; while it drains on its timer, with none until the ring is past half full (looked at
+ * every FL_FILL_EVERY records per CPU), then with a forced one: a burst between two drains
+ * wakes the reader before the ring runs out, whatever its size. */
 static __always_inline __u64 wakeup(void)
 {
-	return reader_busy ? BPF_RB_NO_WAKEUP : 0;
+	if (!reader_busy)
+		return 0;
+	__u32 zero = 0;
+	__u32 *n = bpf_map_lookup_elem(&fill_checks, &zero);
+	if (!n || ++*n % FL_FILL_EVERY)
+		return BPF_RB_NO_WAKEUP;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) * 2 >
+			bpf_ringbuf_query(&events, BPF_RB_RING_SIZE)
+		? BPF_RB_FORCE_WAKEUP
+		: BPF_RB_NO_WAKEUP;
 }
 
 /* Whether the mmap of file (ino, dev) at `now` must wake the reader (see file_wakes). */
