@@ -9,7 +9,7 @@
  *    (FL_COST_NO_FAULT_RECORDS), the real probes with the records folded into the histograms
  *    only, and the whole trace (histograms, process and mapping tables).
  * 2. Each program's own time per run (kernel.bpf_stats_enabled: run_time_ns / run_cnt, read
- *    by bpftool while a longer run traces), with the default ring (16 MiB) and with a 4 MiB one.
+ *    by bpftool while a longer run traces), with the default ring (64 MiB) and with a 4 MiB one.
  *
  *   deno run -A bench/probe_cost.ts [--rounds N] [--mixed]     (as root, clang, bpftool)
  *

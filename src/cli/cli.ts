@@ -68,7 +68,7 @@ Options:
   -e, --engine NAME       capture engine: ringbuf (libbpf, zero-copy ring buffer) or bpftrace;
                           by default ringbuf, falling back to bpftrace (saying why) when it
                           cannot load here
-      --ring-size BYTES   ringbuf engine's ring size, a power of two (default 16 MiB)
+      --ring-size BYTES   ringbuf engine's ring size, a power of two (default 64 MiB)
       --json FILE         write the JSON report (version 1) to FILE
       --csv FILE          write every histogram bucket to FILE: histogram,low,high,count
       --events-csv FILE   stream one CSV row per event to FILE
