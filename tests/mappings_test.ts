@@ -108,21 +108,28 @@ for (const name of ENGINE_NAMES) {
         stderr: "piped",
       }).spawn();
       try {
-        const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+        // Its stdout read from the start; its stderr until it says the file is gone, then to its
+        // end (not with output(): a stream piped elsewhere stays locked until it closes, a race
+        // with the child's exit).
+        const stdout = new Response(child.stdout).text();
+        const reader = child.stderr.getReader();
+        const decoder = new TextDecoder();
         let said = "";
         while (!said.includes("map_file: deleted")) {
           const { value, done } = await reader.read();
           if (done) break;
-          said += value;
+          said += decoder.decode(value, { stream: true });
         }
-        reader.releaseLock();
+        const rest = (async () => {
+          while (!(await reader.read()).done);
+        })();
         const report = await trace({
           pid: child.pid,
           engine: makeEngine(name),
           onAttached: () => child.kill("SIGUSR1"),
         });
-        const { stdout } = await child.output();
-        const own = ownCounts(new TextDecoder().decode(stdout));
+        await Promise.all([child.status, rest]);
+        const own = ownCounts(await stdout);
         const file = fileRow(report, path, child.pid);
         assert.equal(file.deleted, true);
         assert.equal(file.faults, PAGES / 2, "the half touched after faultline attached");
