@@ -8,11 +8,9 @@ import { sleep } from "../common/timer.ts";
 class FakeCapture {
   drains = 0;
   #next: (() => void) | null = null;
-  readonly canWake: boolean;
   readonly onNextDelivery?: (callback: () => void) => void;
 
   constructor(readonly aggregator: Aggregator, canWake = true) {
-    this.canWake = canWake;
     if (canWake) this.onNextDelivery = (callback) => this.#next = callback;
   }
 
