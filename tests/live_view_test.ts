@@ -234,6 +234,70 @@ probeTest(
   },
 );
 
+Deno.test("A terminal shows each frame exactly when only changed lines are redrawn", async () => {
+  // A real terminal (tmux) given random frames as the live view writes them: whole, then
+  // only the lines that changed. Its screen, text and styles, must be the last frame.
+  const pane = new Pane(100, 30);
+  try {
+    for (const seed of [1, 2, 3]) {
+      const out = `${pane.dir}/frame-${seed}.json`;
+      pane.run(`${DENO} run -A ${repoPath("tests/fixtures/draw_frames.ts")} ${seed} 60 ${out}`);
+      const { frame, columns, rows } = JSON.parse(await pane.waitForFile(`frame-${seed}.json`));
+      assert.deepEqual([columns, rows], [100, 30]);
+      await sleep(200);
+      const plain = pane.screen();
+      const styles = lineStyles(pane.screen(true));
+      const lines = frame as { text: string; style?: string }[];
+      for (let i = 0; i < rows; i++) {
+        assert.equal(plain[i] ?? "", (lines[i]?.text ?? "").trimEnd(), `seed ${seed}, line ${i}`);
+        const style = lines[i]?.style;
+        assert.equal(
+          styles[i] ?? "",
+          style === undefined || lines[i]!.text.trim() === "" ? "" : sgrSet(style),
+          `seed ${seed}, line ${i}'s style`,
+        );
+      }
+      pane.keys("C-c");
+      await sleep(300);
+    }
+  } finally {
+    pane.dispose();
+  }
+});
+
+/** An SGR parameter list as a set of what it turns on ("1;31" and "31;1" alike). */
+function sgrSet(params: string): string {
+  return [...new Set(params.split(";").filter((p) => p !== "" && p !== "0"))].sort().join(";");
+}
+
+/**
+ * The style each line of `capture-pane -e` output starts its text with (as {@link sgrSet}
+ * writes it; "" for none). tmux writes a style once and keeps it across lines until it changes.
+ */
+function lineStyles(captured: string[]): string[] {
+  const on = new Map<string, string>(); // "bold", "reverse", "fg": the parameter
+  const apply = (params: string) => {
+    for (const p of params.split(";")) {
+      if (p === "" || p === "0") on.clear();
+      else if (p === "1") on.set("bold", p);
+      else if (p === "22") on.delete("bold");
+      else if (p === "7") on.set("reverse", p);
+      else if (p === "27") on.delete("reverse");
+      else if (/^(3|9)[0-7]$/.test(p)) on.set("fg", p);
+      else if (p === "39") on.delete("fg");
+    }
+  };
+  return captured.map((line) => {
+    let style: string | null = null;
+    // deno-lint-ignore no-control-regex
+    for (const m of line.matchAll(/\x1b\[([\d;]*)m|([^\x1b])/g)) {
+      if (m[1] !== undefined) apply(m[1]);
+      else if (style === null && m[2] !== " ") style = sgrSet([...on.values()].join(";"));
+    }
+    return style ?? "";
+  });
+}
+
 /** The pid of the trace.ts running in `pane` (found by its unique report path). */
 function tracePid(pane: Pane): number {
   const out = new Deno.Command("pgrep", { args: ["-f", `trace.ts .*${pane.dir}/r.json`] })

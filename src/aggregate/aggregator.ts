@@ -112,6 +112,17 @@ export class Aggregator implements KindStore {
     return declared(this.#histograms, name, "histogram");
   }
 
+  /** Whether nothing reached the aggregation since snapshot `earlier` was taken. */
+  #unchangedSince(earlier: AggregateSnapshot): boolean {
+    if (earlier.lost !== this.#lost) return false;
+    for (const [key, t] of this.#counts) if (earlier.counts.get(key) !== t.value) return false;
+    for (const [path, t] of this.#tallies) if (earlier.tallies.get(path) !== t.value) return false;
+    for (const [name, h] of this.#histograms) {
+      if (earlier.histograms.get(name)?.count !== h.count) return false;
+    }
+    return true;
+  }
+
   /** Events counted so far, by JSON counts key. */
   get counts(): ReportCounts {
     const out: Record<string, number> = {};
@@ -166,20 +177,47 @@ export class Aggregator implements KindStore {
     };
   }
 
-  /** Every histogram as the report writes it, by report name. */
-  histogramReports(): Record<string, HistogramReport> {
+  /**
+   * Every histogram as the report writes it, by report name. Given earlier reports (of this
+   * aggregation), it keeps each one whose histogram has had nothing added since (histograms
+   * only grow: an equal count is an equal histogram), so a view redrawn while nothing happens
+   * builds none.
+   *
+   * @example Usage
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Aggregator } from "./aggregator.ts";
+   * const agg = new Aggregator();
+   * agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 1, latencyNs: 700 });
+   * const first = agg.histogramReports();
+   * const again = agg.histogramReports(first);
+   * assert.equal(again.fault_latency_ns, first.fault_latency_ns);
+   * agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 2, latencyNs: 900 });
+   * const later = agg.histogramReports(again);
+   * assert.equal(later.fault_latency_ns!.count, 2);
+   * assert.equal(later.mmap_latency_ns, first.mmap_latency_ns);
+   * ```
+   */
+  histogramReports(earlier?: Record<string, HistogramReport>): Record<string, HistogramReport> {
     const out: Record<string, HistogramReport> = {};
-    for (const [name, h] of this.#histograms) out[name] = h.toReport();
+    for (const [name, h] of this.#histograms) {
+      const old = earlier?.[name];
+      out[name] = old !== undefined && old.count === h.count && old.unit === h.unit
+        ? old
+        : h.toReport();
+    }
     return out;
   }
 
   /**
    * A copy of everything folded in so far, to measure what comes later against. Given an
    * earlier snapshot, it shares that one's copy of each histogram nothing was added to since
-   * (histograms only grow, so an equal count is an equal histogram): a quiet trace copies
-   * nothing.
+   * (histograms only grow, so an equal count is an equal histogram), and when nothing at all
+   * changed since (counts, tallies, histograms, lost) it is that snapshot itself: a quiet
+   * trace copies nothing.
    */
   snapshot(earlier?: AggregateSnapshot): AggregateSnapshot {
+    if (earlier !== undefined && this.#unchangedSince(earlier)) return earlier;
     const histograms = new Map<string, Log2Histogram>();
     for (const [name, h] of this.#histograms) {
       const old = earlier?.histograms.get(name);

@@ -121,3 +121,35 @@ Deno.test("Timeline.tick() on a quiet interval copies no histogram and reports t
   );
   assert.equal(timeline.tick(3e9).histograms.fault_latency_ns!.max, 900);
 });
+
+Deno.test("Aggregator.snapshot() is the earlier one until anything at all changes", () => {
+  const agg = new Aggregator();
+  const timeline = new Timeline(agg);
+  agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 1, latencyNs: 700 });
+  const before = agg.snapshot();
+  assert.equal(agg.snapshot(before), before, "nothing since: the same snapshot");
+  // Each change alone makes a new one: a count, a histogram, a tally, events lost.
+  const changes: [string, () => void][] = [
+    [
+      "a fault",
+      () => agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 2, latencyNs: 1 }),
+    ],
+    ["a histogram alone", () => agg.histogram("mmap_size_bytes").add(4096)],
+    ["a tally alone", () => agg.tally("mmap_errors").value++],
+    ["lost events", () => agg.addLost(3)],
+  ];
+  for (const [what, change] of changes) {
+    const was = agg.snapshot();
+    change();
+    const now = agg.snapshot(was);
+    assert.notEqual(now, was, what);
+    assert.equal(agg.snapshot(now), now, `${what}, then nothing`);
+  }
+  // The timeline records an unchanged interval as empty, and the next change where it came.
+  timeline.tick(1e9);
+  const quiet = timeline.tick(2e9);
+  assert.equal(quiet.interval.counts.minor_faults, 0);
+  assert.equal(quiet.interval.lost, 0);
+  agg.addLost(2);
+  assert.equal(timeline.tick(3e9).interval.lost, 2);
+});

@@ -117,7 +117,7 @@ export class LiveDisplay {
     s.elapsedNs = sample.interval.start_ns + sample.interval.duration_ns;
     s.lost = aggregator.lost;
     s.ringFill = fill;
-    s.cumulative = aggregator.histogramReports();
+    s.cumulative = aggregator.histogramReports(s.cumulative);
     s.interval = sample.histograms;
     s.history = [...this.#history];
     this.#aggregator = aggregator;

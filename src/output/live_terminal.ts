@@ -21,6 +21,54 @@ export interface LiveTerminalHandlers {
   onResize(): void;
 }
 
+/** What a terminal shows: each line as written (styles included), for a size. */
+export interface ShownFrame {
+  /** Each line's text with its style's escapes, top to bottom. */
+  readonly lines: readonly string[];
+  /** The terminal's width it was drawn for. */
+  readonly columns: number;
+  /** The terminal's height it was drawn for. */
+  readonly rows: number;
+}
+
+/**
+ * What to write to a terminal showing `shown` (null: unknown, as at first or after a resize)
+ * so that it shows `lines` at `size`, and what it shows then. Whole when the size or the
+ * number of lines changed; else only the lines that differ, each rewritten in place; empty
+ * when none does.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { frameUpdate } from "./live_terminal.ts";
+ * const size = { columns: 80, rows: 24 };
+ * const first = frameUpdate(null, [{ text: "a" }, { text: "b", style: "1" }], size);
+ * assert.equal(first.text, "\x1b[Ha\x1b[K\r\n\x1b[1mb\x1b[0m\x1b[K\x1b[J");
+ * const next = frameUpdate(first.shown, [{ text: "a" }, { text: "c" }], size);
+ * assert.equal(next.text, "\x1b[2;1Hc\x1b[K");
+ * assert.equal(frameUpdate(next.shown, [{ text: "a" }, { text: "c" }], size).text, "");
+ * ```
+ */
+export function frameUpdate(
+  shown: ShownFrame | null,
+  lines: readonly FrameLine[],
+  size: { columns: number; rows: number },
+): { text: string; shown: ShownFrame } {
+  const styled = lines.map((l) => l.style ? `\x1b[${l.style}m${l.text}\x1b[0m` : l.text);
+  const now: ShownFrame = { lines: styled, columns: size.columns, rows: size.rows };
+  if (
+    shown === null || shown.columns !== size.columns || shown.rows !== size.rows ||
+    shown.lines.length !== styled.length
+  ) {
+    return { text: `\x1b[H${styled.map((l) => l + "\x1b[K").join("\r\n")}\x1b[J`, shown: now };
+  }
+  let text = "";
+  for (let i = 0; i < styled.length; i++) {
+    if (styled[i] !== shown.lines[i]) text += `\x1b[${i + 1};1H${styled[i]}\x1b[K`;
+  }
+  return { text, shown: now };
+}
+
 /** Writes all of `bytes` to stdout. */
 function writeAll(bytes: Uint8Array): void {
   let off = 0;
@@ -31,11 +79,17 @@ function writeAll(bytes: Uint8Array): void {
 export class LiveTerminal {
   readonly #handlers: LiveTerminalHandlers;
   readonly #encoder = new TextEncoder();
-  readonly #onWinch = () => this.#handlers.onResize();
+  readonly #onWinch = () => {
+    // The terminal may have reflowed what it showed: the next frame is drawn whole.
+    this.#shown = null;
+    this.#handlers.onResize();
+  };
   readonly #onUnload = () => this.close();
   #raw = false;
   #open = true;
   #keys: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  /** The lines on screen as written (styles included) and the size they were drawn for. */
+  #shown: ShownFrame | null = null;
 
   /** Whether stdout is a terminal the view can own. */
   static available(): boolean {
@@ -80,13 +134,17 @@ export class LiveTerminal {
     }
   }
 
-  /** Draws a frame over the last one: each line cleared to its end, the rest below cleared. */
+  /**
+   * Draws a frame over the last one. The first frame, and any after a change of size or of
+   * line count, is written whole (each line cleared to its end, the rest below cleared); after
+   * that only the lines that differ from what is on screen are rewritten, in place, and a
+   * frame like the last writes nothing.
+   */
   draw(lines: readonly FrameLine[]): void {
     if (!this.#open) return;
-    const body = lines.map((l) =>
-      (l.style ? `\x1b[${l.style}m${l.text}\x1b[0m` : l.text) + "\x1b[K"
-    ).join("\r\n");
-    writeAll(this.#encoder.encode(`\x1b[H${body}\x1b[J`));
+    const update = frameUpdate(this.#shown, lines, this.size());
+    this.#shown = update.shown;
+    if (update.text !== "") writeAll(this.#encoder.encode(update.text));
   }
 
   /** Gives the terminal back as it was. Safe to call twice. */
