@@ -121,32 +121,76 @@ function cpuUs(pid: number, cgroup: string | null): number {
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) * 10_000; // utime + stime, in 10 ms ticks
 }
-/** The tracer's CPU, % of one, in each of `windows` windows of idleSeconds after 5 s. */
-async function idleCost(argv: (pid: number) => string[], windows: number): Promise<number[]> {
+/**
+ * The tracer's CPU, % of one, in each of `windows` windows of idleSeconds after 5 s. With
+ * `pane`, it runs in a tmux pane of that size (the live view drawing), measured by its cgroup.
+ */
+async function idleCost(
+  argv: (pid: number) => string[],
+  windows: number,
+  pane?: { columns: number; rows: number },
+): Promise<number[]> {
   const target = new Deno.Command("sleep", { args: ["100000"] }).spawn();
   const cgroup = cgroupRoot === undefined ? null : `${cgroupRoot}/faultline-bench-${Deno.pid}`;
   if (cgroup !== null) Deno.mkdirSync(cgroup);
   const [program, ...args] = cgroup === null
     ? argv(target.pid)
     : ["sh", "-c", `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`, "sh", ...argv(target.pid)];
-  const t = new Deno.Command(program!, { args, stdout: "null", stderr: "null" }).spawn();
+  const session = `faultline-idle-${Deno.pid}`;
+  const t = pane === undefined
+    ? new Deno.Command(program!, { args, stdout: "null", stderr: "null" }).spawn()
+    : null;
+  if (pane !== undefined) {
+    const line = [program!, ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+    const made = new Deno.Command("tmux", {
+      args: [
+        "new-session",
+        "-d",
+        "-s",
+        session,
+        "-x",
+        `${pane.columns}`,
+        "-y",
+        `${pane.rows}`,
+        line,
+      ],
+    }).outputSync();
+    if (!made.success) throw new Error("tmux new-session failed");
+  }
   await sleep(5000);
   const out: number[] = [];
-  let before = cpuUs(t.pid, cgroup);
+  let before = cpuUs(t?.pid ?? 0, cgroup);
   for (let w = 0; w < windows; w++) {
     await sleep(idleSeconds * 1000);
-    const after = cpuUs(t.pid, cgroup);
+    const after = cpuUs(t?.pid ?? 0, cgroup);
     out.push((after - before) / (idleSeconds * 1e6) * 100); // % of one CPU
     before = after;
   }
-  t.kill("SIGINT");
-  await t.status;
+  if (t !== null) {
+    t.kill("SIGINT");
+    await t.status;
+  } else {
+    new Deno.Command("tmux", { args: ["send-keys", "-t", session, "q"] }).outputSync();
+    for (let i = 0; i < 100 && cgroup !== null; i++) {
+      if (Deno.readTextFileSync(`${cgroup}/cgroup.procs`).trim() === "") break;
+      await sleep(100);
+    }
+    new Deno.Command("tmux", { args: ["kill-session", "-t", session], stderr: "null" })
+      .outputSync();
+  }
   target.kill("SIGKILL");
   await target.status;
   if (cgroup !== null) Deno.removeSync(cgroup);
   return out;
 }
 const idleOurs = await idleCost((pid) => [deno, ...traceCli("--pid", String(pid))], idleWindows);
+// The live view is what `--pid` shows in a terminal: measured in a 120x40 tmux pane, where
+// the CPU of the trace alone is its cgroup's (tmux's own is not in it).
+const idleLive = cgroupRoot === undefined ? null : await idleCost(
+  (pid) => [deno, "run", "-A", `${root}trace.ts`, "--pid", String(pid)],
+  idleWindows,
+  { columns: 120, rows: 40 },
+);
 const idlePerf = await idleCost((pid) => [
   "perf",
   ...["trace", "-F", "all", "-e", "mmap,munmap", "-o", "/dev/null", "-p", String(pid)],
@@ -163,6 +207,13 @@ console.log("| tracer | CPU, % of one: first window | last window |");
 console.log("| --- | ---: | ---: |");
 console.log(
   `| faultline --pid | ${idleOurs[0]!.toFixed(2)} | ${idleOurs.at(-1)!.toFixed(2)} |`,
+);
+console.log(
+  idleLive === null
+    ? "| faultline --pid, live view in a 120x40 tmux pane | not measured (no cgroup2) | |"
+    : `| faultline --pid, live view in a 120x40 tmux pane | ${idleLive[0]!.toFixed(2)} | ${
+      idleLive.at(-1)!.toFixed(2)
+    } |`,
 );
 console.log(`| perf trace -F all -e mmap,munmap -p | ${idlePerf[0]!.toFixed(2)} | |`);
 

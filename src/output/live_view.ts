@@ -348,6 +348,8 @@ export function renderLiveView(s: LiveViewState, columns: number, rows: number):
   // Rates: three cells a row, each label, rate and sparkline.
   const cell = Math.floor(columns / 3);
   const sparkWidth = Math.max(3, cell - 17);
+  // Only the intervals a sparkline shows are read (the view keeps hundreds).
+  const recent = s.history.slice(-sparkWidth);
   lines.push({ text: fit(`rates per second, last ${sparkWidth} intervals`, columns), style: "1" });
   for (let r = 0; r < RATES.length; r += 3) {
     lines.push({
@@ -355,7 +357,7 @@ export function renderLiveView(s: LiveViewState, columns: number, rows: number):
         RATES.slice(r, r + 3).map(([label, value]) => {
           const now = last ? perSecond(value(last)) : 0;
           const spark = sparkline(
-            s.history.map((i) => value(i) / Math.max(i.duration_ns / 1e9, 1e-9)),
+            recent.map((i) => value(i) / Math.max(i.duration_ns / 1e9, 1e-9)),
             sparkWidth,
           );
           return fit(`${label.padEnd(7)}${compactNumber(now).padStart(7)} ${spark}`, cell);
