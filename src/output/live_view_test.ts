@@ -101,3 +101,22 @@ Deno.test("A process name with control characters is drawn escaped", () => {
   // deno-lint-ignore no-control-regex
   assert.ok(lines.every((l) => !/[\x00-\x08\x0b-\x1f\x7f]/.test(l.text)));
 });
+
+Deno.test("A rate's sparkline shows the last intervals it has room for, scaled among them", () => {
+  // 600 intervals: a large burst long ago, then 1, 2, 3... faults in the last few.
+  const agg = new Aggregator();
+  const timeline = new Timeline(agg);
+  for (let t = 1; t <= 600; t++) {
+    const n = t === 50 ? 10_000 : t > 590 ? t - 590 : 0;
+    for (let i = 0; i < n; i++) {
+      agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: t, latencyNs: 1000 });
+    }
+    timeline.tick(t * 1e9);
+  }
+  const s = state({ history: timeline.intervals, cumulative: agg.histogramReports() });
+  const line = renderLiveView(s, 120, 40).map((l) => l.text).find((l) => l.startsWith("minor"))!;
+  // 120 columns: three cells of 40, a sparkline of 23; the burst is out of it, so the last
+  // interval (10 faults) is the full bar and the nine before rise to it.
+  const spark = /^minor +10 (.{23})/u.exec(line)?.[1];
+  assert.equal(spark, `${" ".repeat(13)}▁▂▃▄▄▅▆▇██`);
+});
