@@ -365,6 +365,31 @@ for (const [ending, how] of Object.entries(ENDINGS)) {
   });
 }
 
+probeTest("Ctrl-L draws the whole view again over what something else wrote", async () => {
+  const target = new Deno.Command("sleep", { args: ["1000"] }).spawn();
+  const pane = new Pane(120, 40);
+  try {
+    pane.run(traced(pane, `--pid ${target.pid}`));
+    const before = await pane.waitFor(/fault latency {2}n 0/);
+    // Another writer on the view's terminal, over its second line (which never changes).
+    const tty = tmux("display-message", "-p", "-t", pane.name, "#{pane_tty}").trim();
+    Deno.writeTextFileSync(tty, "\x1b[2;1HSOMETHING ELSE WROTE THIS");
+    await pane.waitFor(/^SOMETHING ELSE WROTE THIS/m);
+    await sleep(2200);
+    assert.match(pane.screen()[1]!, /^SOMETHING ELSE/, "changed lines only: the line is left");
+    assert.notEqual(pane.screen()[0], before[0], "while the header's clock moves on");
+    pane.keys("C-l");
+    const after = await pane.waitFor(/^histograms: cumulative/m);
+    assert.equal(after[1], before[1], "the second line is the view's again");
+    assert.ok(!after.join("\n").includes("SOMETHING ELSE"));
+    pane.keys("q");
+    assert.equal(await pane.waitForFile("exit"), "EXIT=0\n");
+  } finally {
+    await end(target);
+    pane.dispose();
+  }
+});
+
 probeTest("A target's name with escape sequences reaches the live view escaped", async () => {
   const dir = Deno.makeTempDirSync();
   // The kernel names a process after its executable (15 bytes): an OSC title and a clear.

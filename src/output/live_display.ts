@@ -131,7 +131,10 @@ export class LiveDisplay {
     this.redraw();
   }
 
-  /** Answers a key: q or Ctrl-C stop, space freezes, c toggles, h or ? shows the help. */
+  /**
+   * Answers a key: q or Ctrl-C stop, space freezes, c toggles, p and m show a table, h or ?
+   * shows the help, Ctrl-L draws the frame again (whole, when the screen forgot it).
+   */
   key(key: string): void {
     const s = this.#state;
     if (key === "q" || key === "\x03") {
@@ -148,7 +151,7 @@ export class LiveDisplay {
       s.table = s.table === table ? "histograms" : table;
       this.#refreshTable();
     } else if (key === "h" || key === "?") s.help = true;
-    else return;
+    else if (key !== "\x0c") return;
     this.redraw();
   }
 

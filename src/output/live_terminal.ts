@@ -130,7 +130,12 @@ export class LiveTerminal {
       const text = decoder.decode(chunk.value);
       // An escape sequence (an arrow key) is one key; its parts are not q or c.
       if (text.startsWith("\x1b")) continue;
-      for (const key of text) this.#handlers.onKey(key);
+      for (const key of text) {
+        // Ctrl-L: what the terminal shows is not known any more (something else wrote to it);
+        // the next frame is drawn whole.
+        if (key === "\x0c") this.#shown = null;
+        this.#handlers.onKey(key);
+      }
     }
   }
 

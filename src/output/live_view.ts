@@ -385,6 +385,7 @@ export function renderLiveView(s: LiveViewState, columns: number, rows: number):
       "  c           histograms: cumulative, or the last interval alone",
       "  p, m        the busiest processes, or the mappings with the most faults; again: histograms",
       "  h, ?        this help; any key closes it",
+      "  Ctrl-L      draw the whole screen again (else only the lines that changed are written)",
       "The heatmap's rows are log2 slots of fault latency, darker for more faults.",
     ];
     for (const h of help.slice(0, area)) lines.push({ text: fit(h, columns) });
