@@ -86,5 +86,11 @@ Deno.bench("LiveDisplay.update(): one interval taken, state built and drawn (120
 });
 
 Deno.bench("Timeline.tick(): one interval measured (snapshot and difference)", () => {
+  // Something happened in it (one fault): the snapshot copies what changed.
+  agg.add({ kind: "minor_fault", pid: 1, tid: 1, timestampNs: 1, latencyNs: 1500 });
+  timeline.tick(1e12);
+});
+
+Deno.bench("Timeline.tick(): a quiet interval (nothing happened: nothing copied)", () => {
   timeline.tick(1e12);
 });
