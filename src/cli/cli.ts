@@ -86,8 +86,8 @@ Options:
                           (host 127.0.0.1 unless given)
       --live              a full-screen view, redrawn every interval: histograms, a fault-latency
                           heatmap, rates (keys: q quit, space freeze, c cumulative/interval,
-                          p processes, m mappings, h help); the default for --pid, --cgroup and
-                          --all when stdout is a terminal. A command's
+                          p processes, m mappings, h help, Ctrl-L redraw); the default for
+                          --pid, --cgroup and --all when stdout is a terminal. A command's
                           stdout and stderr then go to --command-output (a temp file by default)
       --no-live           no live view; with --interval, plain snapshots instead
       --command-output FILE  append a launched command's stdout and stderr to FILE (its stdin
