@@ -210,3 +210,38 @@ probeTest("A missing object file fails to open with errno and path", () => {
   );
   return Promise.resolve();
 });
+
+probeTest("Under strace -f a trace still loads through the loader program", async () => {
+  // strace stops faultline at every signal (the launcher's stop sends it SIGCHLD), and the
+  // verifier gives up with EAGAIN when a signal comes while it works: the loader is run
+  // again, not left for libbpf's own load (which parses vmlinux BTF, ~100 ms more). Whether
+  // the signal comes mid-verification is timing: four traces, each must keep to the loader.
+  const dir = Deno.makeTempDirSync();
+  try {
+    let raced = 0;
+    for (let i = 0; i < 4; i++) {
+      const out = await new Deno.Command("strace", {
+        args: [
+          ...["-f", "-e", "trace=openat,bpf", "-o", `${dir}/strace.txt`],
+          ...[Deno.execPath(), "run", "-A", repoPath("trace.ts"), "-q", "--json", `${dir}/r.json`],
+          ...["--", "/bin/true"],
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      const calls = Deno.readTextFileSync(`${dir}/strace.txt`);
+      const runs = calls.split("\n").filter((l) => l.includes("bpf(BPF_PROG_TEST_RUN")).length;
+      assert.ok(runs >= 1, "the loader program ran");
+      if (runs > 1) raced++;
+      assert.ok(!calls.includes("/sys/kernel/btf/vmlinux"), "libbpf's own load was not needed");
+      const report = JSON.parse(Deno.readTextFileSync(`${dir}/r.json`));
+      assert.equal(report.engine, "ringbuf");
+      assert.equal(report.exit_status, 0);
+      assert.ok(report.counts.process_execs >= 1, "the command was traced");
+    }
+    console.log(`a signal came mid-verification in ${raced} of 4 traces under strace`);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -30,6 +30,9 @@ const PROG_RUN_ATTR_SIZE = 80;
 const CTX_HEADER_SIZE = 24;
 const MAP_DESC_SIZE = 16;
 const PROG_DESC_SIZE = 4;
+/** How many times a run the verifier gave up on (EAGAIN: a signal came) is made. */
+const RUN_ATTEMPTS = 5;
+const EAGAIN = 11;
 /** The verifier log asked for when a load failed: the kernel keeps its last part. */
 const LOG_SIZE = 16 << 20;
 
@@ -134,7 +137,8 @@ export class LoadedLoader {
   }
 
   /**
-   * Runs the loader once. On success, the fds it made (now this process's). On failure, a
+   * Runs the loader (again, up to 5 times in all, while the verifier gives up because a signal
+   * came). On success, the fds it made (now this process's). On failure, a
    * FaultlineError `Cannot load BPF object PATH: REASON (errno N)`, with the verifier's reason
    * when it refused a program (the loader is run a second time with the log on to get it;
    * everything a failed run made is closed by the loader itself).
@@ -145,7 +149,12 @@ export class LoadedLoader {
     programs: number,
     reason: (log: string[]) => string,
   ): LoaderResult {
-    const first = this.#run(maps, programs, null);
+    let first = this.#run(maps, programs, null);
+    // The verifier gives up with EAGAIN when a signal comes for this process while it works
+    // (a child stopping, a tracer's stop): run again, as libbpf does its own loads.
+    for (let attempt = 1; attempt < RUN_ATTEMPTS && first === EAGAIN; attempt++) {
+      first = this.#run(maps, programs, null);
+    }
     if (typeof first !== "number") return first;
     const log = new Uint8Array(LOG_SIZE);
     const again = this.#run(maps, programs, log);
