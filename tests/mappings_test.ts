@@ -215,7 +215,15 @@ probeTest(
       assert.equal(report.exit_status, 0, Deno.readTextFileSync(output));
       const rows = report.mappings!;
       const named = rows.filter((r) => r.path === path);
-      assert.equal(named.length, 40, "every mapping of the file, by its path");
+      // On a failure, the rows that could be the file's, to tell a misnamed mapping from one
+      // whose faults went elsewhere.
+      const others = rows.filter((r) => r.path !== path && (r.perms === "r--s" || r.faults >= 64))
+        .map((r) => `${r.path} ${r.perms} ${r.start} faults ${r.faults} mappings ${r.mappings}`);
+      assert.equal(
+        named.length,
+        40,
+        `every mapping of the file, by its path; other rows: ${others.join("; ")}`,
+      );
       for (const r of named) assert.ok(r.faults > 0 && r.perms === "r--s", JSON.stringify(r));
       assert.deepEqual(rows.filter((r) => r.path.startsWith("[file fd")), []);
     } finally {

@@ -526,7 +526,8 @@ export class MappingTable {
    * and inode), the name found for it is reused within the snapshot spacing: a program that
    * maps one file over and over (a database's pages, a loader's chunks) costs one look through
    * /proc per spacing, not three syscalls per mmap. A rename or unlink within that spacing
-   * shows at the next look.
+   * shows at the next look. When a look finds nothing (the process or its descriptor gone),
+   * the file's last name found is used, however old.
    */
   #fileNamed(
     pid: number,
@@ -539,12 +540,13 @@ export class MappingTable {
   ): { path: string; deleted: boolean } | null {
     const file = inode === 0 ? undefined : { fd, inode, device };
     const key = file && `${device}:${inode}`;
-    if (key !== undefined) {
-      const known = this.#fileNames.get(key);
-      if (known !== undefined && timestampNs - known.at < this.#interval) return known;
-    }
+    const known = key === undefined ? undefined : this.#fileNames.get(key);
+    if (known !== undefined && timestampNs - known.at < this.#interval) return known;
     const named = this.#source.fileAt(pid, start, start + length, file);
-    if (key !== undefined && named !== null) {
+    // Nothing left to look at (the process exited, or closed the descriptor, before its mmap
+    // was read): the same file's last name, however old, says more than none.
+    if (named === null) return known ?? null;
+    if (key !== undefined) {
       if (this.#fileNames.size >= MAX_FILE_NAMES) this.#fileNames.clear();
       this.#fileNames.set(key, { path: named.path, deleted: named.deleted, at: timestampNs });
     }

@@ -153,6 +153,36 @@ Deno.test("MappingTable reuses a file's name within the interval, and looks agai
   ]);
 });
 
+Deno.test("MappingTable names a file by its last name when /proc has nothing left to say", () => {
+  // The process exited (or closed the descriptor) before its last mmaps were read: no fd, no
+  // map_files, no maps. The same file (device and inode) named earlier keeps that name, even
+  // after the reuse interval; a file never named stays unnamed.
+  let alive = true;
+  const source: MappingSource = {
+    snapshot: () => alive ? [] : null,
+    fileAt: (_pid, _start, _end, file) =>
+      alive ? { path: `/data/file-${file?.inode}`, deleted: false } : null,
+  };
+  const t = new MappingTable({ source, snapshotIntervalMs: 200 });
+  const fileMmap = (ret: number, inode: number) => ({
+    ...mmap(PID, ret, 4 * P, 3, 0x01),
+    file: { inode, device: 0x800001 },
+  });
+  t.add(fileMmap(0x100000, 7));
+  alive = false;
+  clock += 5e9;
+  t.add(fileMmap(0x200000, 7));
+  t.add(fileMmap(0x300000, 9));
+  for (const address of [0x100000, 0x200000, 0x300000]) {
+    for (const e of fault(address, { errorCode: 4 })) t.add(e);
+  }
+  assert.deepEqual(t.report().map((r) => r.path).sort(), [
+    "/data/file-7",
+    "/data/file-7",
+    "[file fd 3]",
+  ]);
+});
+
 Deno.test("MappingTable follows munmap, mremap and brk, and a fork's copy of the address space", () => {
   const { source } = fakeProc({ [PID]: [entry(0x5000, 0x6000, "/bin/w")] });
   const t = new MappingTable({ source });
