@@ -191,6 +191,14 @@ const idleLive = cgroupRoot === undefined ? null : await idleCost(
   idleWindows,
   { columns: 120, rows: 40 },
 );
+// What any Deno program that wakes once a second pays here: the floor under the live view.
+const wakeScript = `import { Timer } from "${root}src/common/timer.ts"; ` +
+  "new Timer(() => {}, 1000, { repeat: true });";
+const idleTimer = await idleCost(() => [deno, "eval", wakeScript], idleWindows);
+const idleDeno = await idleCost(
+  () => [deno, "eval", "await new Promise((r) => setTimeout(r, 1e9));"],
+  idleWindows,
+);
 const idlePerf = await idleCost((pid) => [
   "perf",
   ...["trace", "-F", "all", "-e", "mmap,munmap", "-o", "/dev/null", "-p", String(pid)],
@@ -216,6 +224,23 @@ console.log(
     } |`,
 );
 console.log(`| perf trace -F all -e mmap,munmap -p | ${idlePerf[0]!.toFixed(2)} | |`);
+const row = (what: string, cpu: number[]) =>
+  console.log(`| ${what} | ${cpu[0]!.toFixed(2)} | ${cpu.at(-1)!.toFixed(2)} |`);
+row("(a Deno process waking once a second, doing nothing)", idleTimer);
+row("(a Deno process that never wakes)", idleDeno);
+const worst = Math.max(idleOurs.at(-1)!, idleLive?.at(-1) ?? 0);
+if (worst > idlePerf[0]!) {
+  console.log(
+    `\nfaultline costs more than perf trace on an idle process (${worst.toFixed(2)}% against ` +
+      `${idlePerf[0]!.toFixed(2)}% in the last window): perf trace blocks in the kernel until ` +
+      "an event comes. faultline's reader sleeps on epoll too, woken by the kernel at the first " +
+      "record, and without the live view its interval clock stops while nothing comes; but it is " +
+      "a Deno process (one that never wakes costs " +
+      `${idleDeno.at(-1)!.toFixed(2)}% here), V8 collects and compiles in its first minutes (the ` +
+      "first window), and the live view must wake once a second to redraw: a Deno process " +
+      `doing only that costs ${idleTimer.at(-1)!.toFixed(2)}% here (last window).`,
+  );
+}
 
 // 3. A burst after the quiet.
 const json = Deno.makeTempFileSync({ suffix: ".json" });
