@@ -66,5 +66,6 @@ Deno.test("Timer: a repeating timer's first call after firstMs, then every ms", 
   await sleep(100);
   await timer.cancel();
   assert.ok(calls[0]! >= 4 && calls[0]! < 50, `first call at ${calls[0]} ms`);
-  assert.ok(calls.length === 2 && calls[1]! - calls[0]! >= 59, `calls at ${calls}`);
+  // In phase: the second is due at firstMs + ms (65 ms) however late the first ran.
+  assert.ok(calls.length === 2 && calls[1]! >= 64, `calls at ${calls}`);
 });
