@@ -130,8 +130,12 @@ async function idleCost(
   windows: number,
   pane?: { columns: number; rows: number },
 ): Promise<number[]> {
-  const target = new Deno.Command("sleep", { args: ["100000"] }).spawn();
   const cgroup = cgroupRoot === undefined ? null : `${cgroupRoot}/faultline-bench-${Deno.pid}`;
+  if (pane !== undefined && cgroup === null) {
+    // In a pane, the trace is tmux's child, not ours: only its cgroup can say its CPU.
+    throw new Error("Cannot measure a trace in a tmux pane without cgroup2; mount cgroup2");
+  }
+  const target = new Deno.Command("sleep", { args: ["100000"] }).spawn();
   if (cgroup !== null) Deno.mkdirSync(cgroup);
   const [program, ...args] = cgroup === null
     ? argv(target.pid)
@@ -159,10 +163,12 @@ async function idleCost(
   }
   await sleep(5000);
   const out: number[] = [];
-  let before = cpuUs(t?.pid ?? 0, cgroup);
+  // Without a pane, t is the tracer (read through /proc when there is no cgroup).
+  const cpu = () => cpuUs(t?.pid ?? -1, cgroup);
+  let before = cpu();
   for (let w = 0; w < windows; w++) {
     await sleep(idleSeconds * 1000);
-    const after = cpuUs(t?.pid ?? 0, cgroup);
+    const after = cpu();
     out.push((after - before) / (idleSeconds * 1e6) * 100); // % of one CPU
     before = after;
   }
@@ -171,8 +177,8 @@ async function idleCost(
     await t.status;
   } else {
     new Deno.Command("tmux", { args: ["send-keys", "-t", session, "q"] }).outputSync();
-    for (let i = 0; i < 100 && cgroup !== null; i++) {
-      if (Deno.readTextFileSync(`${cgroup}/cgroup.procs`).trim() === "") break;
+    for (let i = 0; i < 100; i++) {
+      if (Deno.readTextFileSync(`${cgroup!}/cgroup.procs`).trim() === "") break;
       await sleep(100);
     }
     new Deno.Command("tmux", { args: ["kill-session", "-t", session], stderr: "null" })
