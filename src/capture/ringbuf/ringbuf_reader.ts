@@ -19,6 +19,8 @@ const BUSY = 0x80000000;
 const DISCARD = 0x40000000;
 const HEADER = 8;
 const PAGE = 4096;
+/** Records read() hands out per call of #readBatch (see there). */
+const BATCH = 1024;
 const BPF_MAP_TYPE_RINGBUF = 27;
 /** sizeof(struct bpf_map_info) up to max_entries, the last field read. */
 const MAP_INFO_SIZE = 80;
@@ -117,36 +119,51 @@ export class RingbufReader {
    */
   read(handler: RecordHandler): number {
     if (this.#producerMap === null) throw new Error("RingbufReader is closed");
+    let records = 0;
+    for (;;) {
+      const producerPos = Number(Atomics.load(this.#producer, 0));
+      const start = this.#consumerPos;
+      if (start >= producerPos) break;
+      records += this.#readBatch(handler, producerPos);
+      if (this.#consumerPos === start) break; // the next record is still busy
+      Atomics.store(this.#consumer, 0, BigInt(this.#consumerPos));
+    }
+    return records;
+  }
+
+  /**
+   * Reads at most BATCH records from the consumer position towards `producerPos` and moves
+   * the position past them (the caller releases their space); returns how many it handed out.
+   *
+   * Kept apart from read() so that no one call loops for long: a burst of a million records
+   * is a thousand short calls, not one long loop, which V8 would compile twice (on-stack
+   * replacement first, then again whole), ~20 ms of compiler work on a background thread
+   * that competes with the traced program for a CPU in every short trace.
+   */
+  #readBatch(handler: RecordHandler, producerPos: number): number {
     const data = this.#data;
     const headers = this.#headers;
     const mask = this.#mask;
     const longest = this.#size - HEADER;
     let pos = this.#consumerPos;
     let records = 0;
-    for (;;) {
-      const producerPos = Number(Atomics.load(this.#producer, 0));
-      if (pos >= producerPos) break;
-      const start = pos;
-      while (pos < producerPos) {
-        const at = pos & mask;
-        const header = Atomics.load(headers, at >>> 2);
-        if (header & BUSY) break;
-        const length = header & ~(BUSY | DISCARD);
-        if (length === 0 || length > longest) {
-          throw new FaultlineError(
-            `Cannot read the ring buffer: the record at position ${pos} claims ${length} bytes`,
-          );
-        }
-        if (!(header & DISCARD)) {
-          handler(data, at + HEADER, length);
-          records++;
-        }
-        pos += (length + HEADER + 7) & ~7;
+    for (let n = 0; n < BATCH && pos < producerPos; n++) {
+      const at = pos & mask;
+      const header = Atomics.load(headers, at >>> 2);
+      if (header & BUSY) break;
+      const length = header & ~(BUSY | DISCARD);
+      if (length === 0 || length > longest) {
+        throw new FaultlineError(
+          `Cannot read the ring buffer: the record at position ${pos} claims ${length} bytes`,
+        );
       }
-      if (pos === start) break; // the next record is still busy
-      Atomics.store(this.#consumer, 0, BigInt(pos));
-      this.#consumerPos = pos;
+      if (!(header & DISCARD)) {
+        handler(data, at + HEADER, length);
+        records++;
+      }
+      pos += (length + HEADER + 7) & ~7;
     }
+    this.#consumerPos = pos;
     return records;
   }
 
