@@ -13,6 +13,11 @@ const FINE_SIZE = (64 - SUB_BITS) * SUB_COUNT + SUB_COUNT;
 /** bpftrace slots: 0 holds negatives (never used here), 1 holds 0, k >= 2 holds [2^(k-2), 2^(k-1)). */
 const SLOT_COUNT = 66;
 const TWO_32 = 2 ** 32;
+/**
+ * 2^k for k in 0..64, looked up: `2 ** k` with k not a constant is a call to the C library's
+ * pow() in V8's optimized code (12% of the time to fold a fault into the tables, profiled).
+ */
+const POW2: Float64Array = Float64Array.from({ length: 65 }, (_, k) => 2 ** k);
 
 /** The floor of log2 of a positive integer-valued number, exact up to 2^64. */
 function floorLog2(value: number): number {
@@ -37,18 +42,20 @@ export function log2Slot(value: number): number {
 
 /** The lowest value slot `slot` holds (inclusive); slot 0, for negatives, has none. */
 export function slotLow(slot: number): number {
-  return slot <= 1 ? 0 : 2 ** (slot - 2);
+  return slot <= 1 ? 0 : POW2[slot - 2]!;
 }
 
 /** The value above the highest value slot `slot` holds (exclusive). */
 export function slotHigh(slot: number): number {
-  return slot <= 0 ? 0 : 2 ** (slot - 1);
+  return slot <= 0 ? 0 : POW2[slot - 1]!;
 }
 
 function fineIndex(value: number): number {
   if (value < 2 * SUB_COUNT) return value;
   const e = floorLog2(value);
-  return (e - SUB_BITS) * SUB_COUNT + Math.floor(value / 2 ** (e - SUB_BITS));
+  // Below 2^32 (any latency under 4.2 s) the sub-bucket is a shift; above, an exact division.
+  const sub = value < TWO_32 ? value >>> (e - SUB_BITS) : Math.floor(value / POW2[e - SUB_BITS]!);
+  return (e - SUB_BITS) * SUB_COUNT + sub;
 }
 
 /** The lowest value fine bucket `index` holds. */
@@ -56,7 +63,7 @@ function fineLowest(index: number): number {
   if (index < 2 * SUB_COUNT) return index;
   const e = Math.floor(index / SUB_COUNT) + SUB_BITS - 1;
   const sub = index - (e - SUB_BITS) * SUB_COUNT;
-  return sub * 2 ** (e - SUB_BITS);
+  return sub * POW2[e - SUB_BITS]!;
 }
 
 /** The highest value fine bucket `index` holds. */
@@ -64,7 +71,7 @@ function fineHighest(index: number): number {
   if (index < 2 * SUB_COUNT) return index;
   const e = Math.floor(index / SUB_COUNT) + SUB_BITS - 1;
   const sub = index - (e - SUB_BITS) * SUB_COUNT;
-  return (sub + 1) * 2 ** (e - SUB_BITS) - 1;
+  return (sub + 1) * POW2[e - SUB_BITS]! - 1;
 }
 
 /**
