@@ -205,6 +205,77 @@ toolchainTest("A tracepoint/ program attaches through its perf event, and detach
   }
 });
 
+toolchainTest(
+  "The reader hands out only whole records while the kernel writes at full speed",
+  async () => {
+    // bench/ring_flood.bpf.c under bench/ring_flood: 64 records per getppid(), each a fault and
+    // its completion whose fields all follow from one number i (0..63): latency 1000 + i, the
+    // fault 1000 + i ns before its completion at address 0x7f0000000000 + i pages. Read while
+    // they are written, on another CPU: a record read before the kernel finished it, or left
+    // from the ring's last lap, breaks that, or the order of the completions' times.
+    const dir = Deno.makeTempDirSync();
+    const object = `${dir}/flood.bpf.o`;
+    await build("bench/ring_flood.bpf.c", object);
+    const cc = await new Deno.Command("clang", {
+      args: ["-O2", "-o", `${dir}/ring_flood`, repoPath("bench/ring_flood.c")],
+      stderr: "piped",
+    }).output();
+    assert.ok(cc.success, new TextDecoder().decode(cc.stderr));
+    const flood = new Deno.Command(`${dir}/ring_flood`, {
+      args: ["100000", "1"], // 6.4 M records/s offered for 1 s: more than the ring holds
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const spec = BpfObjectSpec.open(object);
+    const config = new Uint8Array(FL_CONFIG.size);
+    new DataView(config.buffer).setUint32(FL_CONFIG.target_tgid, flood.pid, true);
+    spec.setInitialValue(".rodata", config);
+    spec.setMaxEntries("events", 1 << 20); // 1 MiB: it laps many times
+    const obj = spec.load();
+    const reader = new RingbufReader(openLibbpf(), obj.mapFd("events"));
+    try {
+      obj.attach("flood");
+      let records = 0;
+      let bad = 0;
+      let lastDone = 0;
+      const check = (view: DataView, at: number, length: number) => {
+        records++;
+        const doneTs = Number(view.getBigUint64(at + 48, true));
+        const i = Number(view.getBigUint64(at + 48 + 24, true)) - 1000;
+        const whole = length === 80 && view.getUint32(at + 12, true) === 3 &&
+          view.getUint32(at + 20, true) === 1 && view.getUint32(at + 48 + 12, true) === 5 &&
+          i >= 0 && i < 64 &&
+          Number(view.getBigUint64(at, true)) === doneTs - 1000 - i &&
+          view.getBigUint64(at + 24, true) === 0x7f0000000000n + BigInt(i * 4096) &&
+          doneTs >= lastDone;
+        if (!whole && bad++ < 3) console.error(`record ${records}: i ${i}, done at ${doneTs}`);
+        lastDone = doneTs;
+      };
+      const writer = flood.stdin.getWriter();
+      await writer.write(new Uint8Array([1]));
+      await writer.close();
+      const exited = flood.output();
+      let done = false;
+      exited.then(() => done = true);
+      while (!done) {
+        reader.read(check);
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      reader.read(check);
+      const calls = Number(/calls (\d+)/.exec(new TextDecoder().decode((await exited).stdout))![1]);
+      obj.detach();
+      const dropped = obj.sumPerCpu("dropped");
+      assert.equal(bad, 0, `${bad} of ${records} records were not whole or came out of order`);
+      assert.equal(records + dropped, calls * 64, `${records} read, ${dropped} dropped`);
+      assert.ok(records > 1 << 20 >> 6, `only ${records} records read: the ring did not lap`);
+    } finally {
+      reader.close();
+      obj.close();
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
+
 probeTest("BpfObjectSpec refuses a .rodata value of the wrong size before loading", () => {
   const spec = BpfObjectSpec.open(repoPath("probes/faultline.bpf.o"));
   try {
