@@ -61,6 +61,13 @@ export interface MapsEntry {
   path: string;
   /** /proc said the file was deleted. */
   deleted: boolean;
+  /** The file's inode number, 0 or absent for none. */
+  inode?: number;
+  /**
+   * The file's device as the kernel's dev_t (major << 20 | minor), as the probes read it with
+   * the inode; absent when unknown.
+   */
+  device?: number;
 }
 
 /**
@@ -378,6 +385,10 @@ export class MappingTable {
     for (const e of entries) {
       const there = s.space.regionAt(e.start);
       const path = e.path === "" ? "[anon]" : e.path;
+      // A file's name, by its inode and device, for its mmaps read after the process is gone.
+      if (e.inode && e.device !== undefined && e.path.startsWith("/")) {
+        this.#rememberName(`${e.device}:${e.inode}`, e, timestampNs);
+      }
       if (there !== undefined && there.start === e.start && there.end === e.end) continue;
       if (there !== undefined && there.mapping.path === path && there.end >= e.end) continue;
       s.space.map(
@@ -546,11 +557,14 @@ export class MappingTable {
     // Nothing left to look at (the process exited, or closed the descriptor, before its mmap
     // was read): the same file's last name, however old, says more than none.
     if (named === null) return known ?? null;
-    if (key !== undefined) {
-      if (this.#fileNames.size >= MAX_FILE_NAMES) this.#fileNames.clear();
-      this.#fileNames.set(key, { path: named.path, deleted: named.deleted, at: timestampNs });
-    }
+    if (key !== undefined) this.#rememberName(key, named, timestampNs);
     return named;
+  }
+
+  /** Keeps `named` as the last name found for file `key` (device:inode), at `at`. */
+  #rememberName(key: string, named: { path: string; deleted: boolean }, at: number): void {
+    if (this.#fileNames.size >= MAX_FILE_NAMES) this.#fileNames.clear();
+    this.#fileNames.set(key, { path: named.path, deleted: named.deleted, at });
   }
 
   /**

@@ -183,6 +183,37 @@ Deno.test("MappingTable names a file by its last name when /proc has nothing lef
   ]);
 });
 
+Deno.test("MappingTable names a file mmap read after its process is gone from a /proc snapshot", () => {
+  // A quick process: faultline read /proc/PID/maps (on its first event) while it lived, then
+  // the process closed the descriptor and exited before its file mmaps were read. The file in
+  // that snapshot (device and inode) names them; a file that was in no snapshot stays unnamed.
+  let alive = true;
+  const source: MappingSource = {
+    snapshot: () =>
+      alive ? [{ ...entry(0x700000, 0x704000, "/lib/libx.so"), inode: 7, device: 0x800001 }] : null,
+    fileAt: () => null, // the descriptor was closed at once
+  };
+  const t = new MappingTable({ source, snapshotIntervalMs: 200 });
+  for (const e of fault(0x700000, { errorCode: 4 })) t.add(e); // the first event: the snapshot
+  alive = false;
+  const fileMmap = (ret: number, inode: number) => ({
+    ...mmap(PID, ret, 4 * P, 3, 0x02),
+    file: { inode, device: 0x800001 },
+  });
+  clock += 5e9; // long after the snapshot
+  t.add(fileMmap(0x200000, 7));
+  t.add(fileMmap(0x300000, 9));
+  for (const address of [0x200000, 0x300000]) {
+    for (const e of fault(address, { errorCode: 4 })) t.add(e);
+  }
+  const rows = t.report().map((r) => `${r.path} ${r.start}`).sort();
+  assert.deepEqual(rows, [
+    "/lib/libx.so 0x200000",
+    "/lib/libx.so 0x700000",
+    "[file fd 3] 0x300000",
+  ]);
+});
+
 Deno.test("MappingTable follows munmap, mremap and brk, and a fork's copy of the address space", () => {
   const { source } = fakeProc({ [PID]: [entry(0x5000, 0x6000, "/bin/w")] });
   const t = new MappingTable({ source });

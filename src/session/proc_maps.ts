@@ -12,24 +12,27 @@ const DELETED = " (deleted)";
 
 /**
  * Parses /proc/PID/maps text. Paths keep their spaces; a deleted file's " (deleted)" suffix
- * becomes `deleted`.
+ * becomes `deleted`; the device becomes the kernel's dev_t (major << 20 | minor), as the probes
+ * read it.
  *
  * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { parseProcMaps } from "./proc_maps.ts";
- * const [e] = parseProcMaps("7f00a000-7f00c000 rw-s 00002000 00:1b 42   /tmp/my data (deleted)\n");
+ * const [e] = parseProcMaps("7f00a000-7f00c000 rw-s 00002000 fe:1b 42   /tmp/my data (deleted)\n");
  * assert.deepEqual(e, {
  *   start: 0x7f00a000, end: 0x7f00c000, offset: 0x2000, perms: "rw-s", path: "/tmp/my data", deleted: true,
+ *   inode: 42, device: (0xfe << 20) | 0x1b,
  * });
  * ```
  */
 export function parseProcMaps(text: string): MapsEntry[] {
   const out: MapsEntry[] = [];
   for (const line of text.split("\n")) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+ *(.*)$/.exec(line);
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) ([0-9a-f]+):([0-9a-f]+) (\d+) *(.*)$/
+      .exec(line);
     if (m === null) continue;
-    let path = m[5]!;
+    let path = m[8]!;
     const deleted = path.endsWith(DELETED);
     if (deleted) path = path.slice(0, -DELETED.length);
     out.push({
@@ -39,6 +42,9 @@ export function parseProcMaps(text: string): MapsEntry[] {
       perms: m[3]!,
       path,
       deleted,
+      inode: Number(m[7]!),
+      // /proc writes major:minor in hex; the probes read the kernel's dev_t, major << 20 | minor.
+      device: parseInt(m[5]!, 16) * 0x100000 + parseInt(m[6]!, 16),
     });
   }
   return out;
