@@ -1,6 +1,6 @@
 // mmap_touch: the bundled workload faultline's demo and integration tests trace.
 //
-// usage: mmap_touch MAPS PAGES [LENGTH [WAIT [THREADS [LINGER]]]]
+// usage: mmap_touch MAPS PAGES [LENGTH [WAIT [THREADS [LINGER [RATE]]]]]
 //   Maps MAPS private anonymous regions of LENGTH bytes (default 0x5a5000, a length nothing else
 //   in a process uses), writes one byte to each of the first PAGES pages of every region, and
 //   unmaps it. With WAIT = 1 it first blocks until one byte (or EOF) arrives on stdin, so a
@@ -8,7 +8,9 @@
 //   all of it at once. It prints one line describing what it did and how long the mapping
 //   and touching took (CLOCK_MONOTONIC, from after the wait), which bench/overhead.ts reads.
 //   With LINGER > 0 it then sleeps that many seconds before exiting, doing nothing (so a
-//   tracer's counts stay still while something reads them).
+//   tracer's counts stay still while something reads them). With RATE > 0 each thread makes
+//   at most RATE maps a second, sleeping between them (a steady load below what a slow tracer
+//   keeps up with, whatever the machine's speed).
 //
 // Exactly MAPS * THREADS mmap calls and as many munmap calls are made with LENGTH (libc's own
 // mappings, thread stacks included, have other lengths), and MAPS * PAGES * THREADS first-touch
@@ -33,11 +35,21 @@ static long parse(const char *s, const char *what) {
   return v;
 }
 
-static long maps, pages, length, page;
+static long maps, pages, length, page, rate;
 
 static void *run(void *unused) {
   (void)unused;
+  struct timespec due;
+  clock_gettime(CLOCK_MONOTONIC, &due);
   for (long i = 0; i < maps; i++) {
+    if (rate > 0) {
+      due.tv_nsec += 1000000000L / rate;
+      if (due.tv_nsec >= 1000000000L) {
+        due.tv_sec += due.tv_nsec / 1000000000L;
+        due.tv_nsec %= 1000000000L;
+      }
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
+    }
     volatile char *p = mmap(NULL, (size_t)length, PROT_READ | PROT_WRITE,
                             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
@@ -54,8 +66,8 @@ static void *run(void *unused) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 3 || argc > 7) {
-    fprintf(stderr, "usage: mmap_touch MAPS PAGES [LENGTH [WAIT [THREADS [LINGER]]]]\n");
+  if (argc < 3 || argc > 8) {
+    fprintf(stderr, "usage: mmap_touch MAPS PAGES [LENGTH [WAIT [THREADS [LINGER [RATE]]]]]\n");
     return 2;
   }
   maps = parse(argv[1], "MAPS");
@@ -64,6 +76,7 @@ int main(int argc, char **argv) {
   long wait = argc > 4 ? parse(argv[4], "WAIT") : 0;
   long threads = argc > 5 ? parse(argv[5], "THREADS") : 1;
   long linger = argc > 6 ? parse(argv[6], "LINGER") : 0;
+  rate = argc > 7 ? parse(argv[7], "RATE") : 0;
   page = sysconf(_SC_PAGESIZE);
   if (pages * page > length || threads < 1 || threads > 64) {
     fprintf(stderr, "mmap_touch: %ld pages do not fit in %ld bytes, or %ld threads is not 1-64\n",
