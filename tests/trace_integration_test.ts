@@ -270,11 +270,14 @@ for (const name of ENGINE_NAMES) {
         `${dir}/r.json`,
         "--",
         "sleep",
-        "30",
+        "120",
       ]);
       const elapsed = performance.now() - t0;
       assert.equal(r.code, 143, "sleep ended by SIGTERM: 128 + 15");
-      assert.ok(elapsed < 10_000, `stopped after ${elapsed} ms`);
+      // Well before the command's own end. Not tighter: bpftrace's start (LLVM) and its
+      // detach (the kernel waits out RCU grace periods for each of its ~25 probes, ~70 ms each
+      // here) are seconds on a busy machine; one CI run took 14 s in all.
+      assert.ok(elapsed < 60_000, `stopped after ${elapsed} ms`);
       const report: Report = JSON.parse(Deno.readTextFileSync(`${dir}/r.json`));
       assert.equal(report.stop_reason, "duration");
       assert.ok(report.duration_ns >= 0.95e9 && report.duration_ns < 3e9, `${report.duration_ns}`);

@@ -30,7 +30,7 @@ const PROG_RUN_ATTR_SIZE = 80;
 const CTX_HEADER_SIZE = 24;
 const MAP_DESC_SIZE = 16;
 const PROG_DESC_SIZE = 4;
-/** How many times a run the verifier gave up on (EAGAIN: a signal came) is made. */
+/** How many times a load or run the verifier gave up on (EAGAIN: a signal came) is made. */
 const RUN_ATTEMPTS = 5;
 const EAGAIN = 11;
 /** The verifier log asked for when a load failed: the kernel keeps its last part. */
@@ -127,7 +127,13 @@ export class LoadedLoader {
     v.setUint32(44, BPF_F_SLEEPABLE, true);
     attr.set(cString("__loader.prog"), 48);
     v.setBigUint64(120, pointerValue(fdArray), true);
-    const progFd = bpf(lib, BPF_PROG_LOAD, attr);
+    // The verifier gives up on the loader itself with EAGAIN when a signal comes while it
+    // works, as on a run: load again, as libbpf does its own loads.
+    let progFd = bpf(lib, BPF_PROG_LOAD, attr);
+    for (let attempt = 1; attempt < RUN_ATTEMPTS && progFd < 0; attempt++) {
+      if (lastErrno(lib) !== EAGAIN) break;
+      progFd = bpf(lib, BPF_PROG_LOAD, attr);
+    }
     if (progFd < 0) {
       const errno = lastErrno(lib);
       lib.libc.close(mapFd);
