@@ -1,6 +1,6 @@
 /**
  * The C library's calls faultline makes itself (waiting on descriptors, sleeping, starting and
- * reaping a process, signalling it; mapping a ring, opening perf events, bpf(2) and reading
+ * reaping a process, signalling it; re-executing the CLI with its V8 flags; mapping a ring, opening perf events, bpf(2) and reading
  * libbpf's log for the ringbuf engine), bound once through Deno's FFI, with the x86-64 Linux
  * constants they take. Waiting calls are bound `nonblocking`: they run on a thread of Deno's
  * pool while the event loop goes on. faultline sleeps and waits here rather than on Deno's
@@ -23,6 +23,7 @@ const SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   usleep: { parameters: ["u32"], result: "i32", nonblocking: true },
   kill: { parameters: ["i32", "i32"], result: "i32" },
+  execv: { parameters: ["buffer", "buffer"], result: "i32" },
   waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32", nonblocking: true },
   posix_spawn: {
     parameters: ["buffer", "buffer", "pointer", "buffer", "buffer", "pointer"],
