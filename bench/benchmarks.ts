@@ -3,13 +3,16 @@
  * BENCHMARKS.md and its plots (bench/plots/*.svg) from their own results, no hand edits.
  *
  * Run: deno run -A bench/benchmarks.ts [--rounds N]   (as root, from the repository)
+ *
+ * 21 paired rounds by default: with 5, a row moved by up to 0.2x from one run to the next on a
+ * 2-CPU VM.
  */
 import { parseArgs } from "node:util";
 import { barChart, lineChart } from "./svg_chart.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { rounds: { type: "string", default: "5" } },
+  options: { rounds: { type: "string", default: "21" } },
 });
 const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const deno = Deno.execPath();
@@ -142,6 +145,12 @@ ${overheadMd}
 ![overhead per tracer](bench/plots/overhead.svg)
 
 ${verdict(overhead)}
+
+The two rows "V8 compiling on its own thread" are faultline as it ran before trace.ts set its own V8
+flags (src/cli/reexec_with_v8_flags.ts): a short trace makes V8 optimize faultline's per-record
+path, 70-90 ms of CPU for this workload, and V8's default does it on a compiler thread that then
+competes with the traced program for the two CPUs. The CLI's \`--no-concurrent-recompilation\`
+does it on the main thread, where it only delays the reader, which the ring buffers.
 
 \`deno run -A bench/overhead.ts --mixed --rounds ${values.rounds}\`
 

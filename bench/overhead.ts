@@ -12,7 +12,9 @@
  * several threads at once.
  *
  * --only keeps the untraced run and the rows named (ids: perf-stat, strace, perf-trace,
- * bpftrace-hist, ringbuf, ringbuf-csv, bpftrace), for a quicker look at a few.
+ * bpftrace-hist, ringbuf, ringbuf-csv, ringbuf-v8-default, ringbuf-csv-v8-default, bpftrace),
+ * for a quicker look at a few. The two -v8-default rows run faultline with V8's default
+ * compiler threads instead of the CLI's V8 flags (src/cli/reexec_with_v8_flags.ts).
  *
  * @module
  */
@@ -101,6 +103,16 @@ const deno = Deno.execPath();
 /** The workload's time under trace.ts with `flags` (output to the terminal left out: -q). */
 const faultline = (...flags: string[]) =>
   timed([deno, "run", "-A", `${root}trace.ts`, "-q", ...flags, "--", ...workload]);
+/**
+ * The same with V8's default, which the CLI's own flags replace (src/cli/reexec_with_v8_flags.ts):
+ * hot functions optimized on a compiler thread beside the main one. Set through DENO_V8_FLAGS,
+ * which the CLI leaves as it is.
+ */
+const faultlineV8Default = (...flags: string[]) =>
+  timed(
+    [deno, "run", "-A", `${root}trace.ts`, "-q", ...flags, "--", ...workload],
+    { DENO_V8_FLAGS: "--concurrent-recompilation" },
+  );
 const allRows: [string, string, () => Promise<number>][] = [
   ["untraced", "untraced", () => timed(workload)],
   [
@@ -154,6 +166,16 @@ const allRows: [string, string, () => Promise<number>][] = [
     "ringbuf-csv",
     "faultline --engine ringbuf --events-csv (every event, also one CSV row each)",
     () => faultline("--engine", "ringbuf", "--events-csv", "/dev/null"),
+  ],
+  [
+    "ringbuf-v8-default",
+    "faultline --engine ringbuf, V8 compiling on its own thread (DENO_V8_FLAGS=--concurrent-recompilation, V8's default)",
+    () => faultlineV8Default("--engine", "ringbuf"),
+  ],
+  [
+    "ringbuf-csv-v8-default",
+    "faultline --engine ringbuf --events-csv, V8 compiling on its own thread (the same)",
+    () => faultlineV8Default("--engine", "ringbuf", "--events-csv", "/dev/null"),
   ],
   [
     "bpftrace",

@@ -202,13 +202,15 @@ probeTest(
     // mixed_load maps its file 2 x 20 times, reads 1,024 pages (64 faults with fault-around)
     // and unmaps it at once, keeping the descriptor open: by the time a mapping's mmap is read,
     // /proc/PID/map_files no longer has it; the probes give the descriptor's inode and device,
-    // which /proc/PID/fd/N still matches.
+    // which /proc/PID/fd/N still matches. It keeps the descriptor 500 ms after its work: its
+    // work takes ~20 ms on a fast host, and a reader held up that long (a collection of a big
+    // heap in this test process, once in a CI run) would find the process gone.
     const dir = Deno.makeTempDirSync({ dir: "/var/tmp" });
     const path = `${dir}/mixed.bin`;
     try {
       const output = `${dir}/out.txt`;
       const report = await trace({
-        command: [repoPath("build/mixed_load"), path, "2", "20", "1024"],
+        command: [repoPath("build/mixed_load"), path, "2", "20", "1024", "500"],
         engine: makeEngine("ringbuf"),
         commandOutput: output,
       });

@@ -6,7 +6,10 @@
 //   - an mprotect of one small region to read-only and back, and an madvise(MADV_DONTNEED)
 //     of a 16-page region, which the next writes fault in again.
 //
-// usage: mixed_load FILE THREADS ROUNDS FILE_PAGES
+// usage: mixed_load FILE THREADS ROUNDS FILE_PAGES [HOLD_MS]
+// HOLD_MS (default 0): after the work and its line, keep the file and its descriptor open that
+// long before closing and unlinking it (a tracer then still finds the descriptor, whatever it
+// was doing while the work ran).
 // Prints one line, ending in the time the work took (CLOCK_MONOTONIC, after the file is
 // written), which bench/overhead.ts reads:
 //   mixed_load: THREADS threads x ROUNDS rounds, FILE_PAGES file pages, N ms
@@ -62,16 +65,19 @@ static void *work(void *arg) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: mixed_load FILE THREADS ROUNDS FILE_PAGES\n");
+  if (argc != 5 && argc != 6) {
+    fprintf(stderr, "usage: mixed_load FILE THREADS ROUNDS FILE_PAGES [HOLD_MS]\n");
     return 2;
   }
+  long hold_ms = argc == 6 ? atol(argv[5]) : 0;
   long threads = atol(argv[2]);
   rounds = atol(argv[3]);
   file_pages = atol(argv[4]);
   page = sysconf(_SC_PAGESIZE);
-  if (threads < 1 || threads > 64 || rounds < 1 || file_pages < 1) {
-    fprintf(stderr, "mixed_load: THREADS must be 1-64, ROUNDS and FILE_PAGES at least 1\n");
+  if (threads < 1 || threads > 64 || rounds < 1 || file_pages < 1 || hold_ms < 0) {
+    fprintf(stderr,
+            "mixed_load: THREADS must be 1-64, ROUNDS and FILE_PAGES at least 1, HOLD_MS at "
+            "least 0\n");
     return 2;
   }
   fd = open(argv[1], O_RDWR | O_CREAT | O_TRUNC, 0600);
@@ -90,9 +96,15 @@ int main(int argc, char **argv) {
   }
   for (long i = 0; i < threads; i++) pthread_join(t[i], NULL);
   clock_gettime(CLOCK_MONOTONIC, &t1);
-  close(fd);
-  unlink(argv[1]);
   printf("mixed_load: %ld threads x %ld rounds, %ld file pages, %.3f ms\n", threads, rounds,
          file_pages, (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+  fflush(stdout);
+  if (hold_ms > 0) {
+    struct timespec hold = {hold_ms / 1000, (hold_ms % 1000) * 1000000L};
+    while (nanosleep(&hold, &hold) != 0) {
+    }
+  }
+  close(fd);
+  unlink(argv[1]);
   return 0;
 }
