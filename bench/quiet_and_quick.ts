@@ -30,12 +30,13 @@ const deno = Deno.execPath();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function wall(argv: string[]): Promise<number> {
+async function wall(argv: string[], env?: Record<string, string>): Promise<number> {
   const t0 = performance.now();
   const out = await new Deno.Command(argv[0]!, {
     args: argv.slice(1),
     stdout: "null",
     stderr: "null",
+    env,
   }).output();
   if (!out.success) throw new Error(`${argv.join(" ")} exited ${out.code}`);
   return performance.now() - t0;
@@ -43,6 +44,9 @@ async function wall(argv: string[]): Promise<number> {
 
 // 1. In and out.
 const ours: number[] = [], perfs: number[] = [], ratios: number[] = [], empties: number[] = [];
+// The same run with V8 flags set already, which trace.ts then does not re-execute itself to set
+// (src/cli/reexec_with_v8_flags.ts): the difference is what the re-exec costs.
+const unexeced: number[] = [];
 // Deno's own start, for the why: an empty script, run the way trace.ts is.
 const empty = Deno.makeTempFileSync({ suffix: ".ts" });
 for (let i = 0; i < runs; i++) {
@@ -52,6 +56,11 @@ for (let i = 0; i < runs; i++) {
   perfs.push(p);
   ratios.push(f / p);
   empties.push(await wall([deno, "run", "-A", empty]));
+  unexeced.push(
+    await wall([deno, "run", "-A", `${root}trace.ts`, "-q", "--", "/bin/true"], {
+      DENO_V8_FLAGS: "--no-concurrent-recompilation",
+    }),
+  );
 }
 // Deno's first timer: Deno 2.9's setTimeout is Node's, and the first one loads Node's timers
 // (and the compatibility layer under them), whoever calls it: what a trace no longer pays.
@@ -86,6 +95,11 @@ console.log("| --- | ---: |");
 console.log(`| trace.ts -q -- /bin/true, whole | ${median(ours).toFixed(0)} |`);
 console.log(`| perf trace -- /bin/true, whole | ${median(perfs).toFixed(0)} |`);
 console.log(`| ratio, faultline / perf trace (median of pairs) | ${median(ratios).toFixed(2)}x |`);
+console.log(
+  `| the same, its V8 flags set through DENO_V8_FLAGS (no re-exec) | ${
+    median(unexeced).toFixed(0)
+  } |`,
+);
 console.log(`| faultline: loading its modules | ${median(pieces.load).toFixed(0)} |`);
 console.log(`| faultline: probes loaded and attached | ${median(pieces.attach).toFixed(0)} |`);
 console.log(`| faultline: target's exit to the report | ${median(pieces.exit).toFixed(0)} |`);

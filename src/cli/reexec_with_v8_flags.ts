@@ -69,23 +69,24 @@ export function withV8Flags(
  * Replaces this process with its own `deno run` command line plus `--v8-flags=flags`
  * ({@link withV8Flags}); returns, doing nothing, where that does not apply or cannot be done:
  * V8 flags set already (`--v8-flags`, or `DENO_V8_FLAGS` in the environment), not run as
- * `deno run` with the script on its command line, no permission to read /proc/self/cmdline or
- * to call C (asked without a prompt), or execv failing.
+ * `deno run` with the script on its command line, no permission to read files or to call C
+ * (asked without a prompt), or execv failing.
  */
 export function reexecWithV8Flags(flags: string = CLI_V8_FLAGS): void {
   const granted = (d: Deno.PermissionDescriptor) =>
     Deno.permissions.querySync(d).state === "granted";
-  if (!granted({ name: "ffi" }) || !granted({ name: "read", path: "/proc/self/cmdline" })) return;
+  // Read: /proc/self/cmdline and the working directory (Deno.cwd() asks for all of it).
+  if (!granted({ name: "ffi" }) || !granted({ name: "read" })) return;
   if (!granted({ name: "env", variable: "DENO_V8_FLAGS" })) return;
   if (Deno.env.get("DENO_V8_FLAGS") !== undefined) return;
-  let argv: string[];
+  let next: string[] | null;
   try {
-    argv = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
+    const argv = Deno.readTextFileSync("/proc/self/cmdline").split("\0");
+    if (argv.at(-1) === "") argv.pop();
+    next = withV8Flags(argv, Deno.mainModule, Deno.cwd(), flags);
   } catch {
-    return;
+    return; // the working directory gone, say: run as started
   }
-  if (argv.at(-1) === "") argv.pop();
-  const next = withV8Flags(argv, Deno.mainModule, Deno.cwd(), flags);
   if (next === null) return;
   const encoder = new TextEncoder();
   const strings = next.map((a) => encoder.encode(`${a}\0`));
