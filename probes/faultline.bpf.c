@@ -9,7 +9,10 @@
  *       mmap, munmap, mremap, mprotect, madvise, brk and msync of 64-bit syscalls: the same
  *       events as syscalls:sys_{enter,exit}_*)      latency per thread, args, return; for
  *       a file mmap, the inode and device of the file at its descriptor (faultline names the
- *       mapping from /proc/PID/fd/N when that descriptor still holds it)
+ *       mapping from /proc/PID/fd/N when that descriptor still holds it), and for the first
+ *       mmap of a file in FL_FILE_WAKE_NS on a CPU, the file's path from the kernel's dentries
+ *       and mounts (struct fl_file, just before the mmap's record: what names the mapping when
+ *       the process is gone before faultline reads the mmap)
  *   tp_btf/page_fault_{user,kernel}                     address, ip, error code (the BTF
  *       flavour of exceptions:page_fault_*: the same events, called without the classic
  *       tracepoint's copy of the arguments, about half the cost per fault)
@@ -40,7 +43,7 @@
  * itself misses the cache (~470 ns per completion with 64 MiB, ~280 ns with 4 MiB).
  *
  * Output contract: records in the ring buffer map "events" (struct fl_syscall, fl_fault,
- * fl_done, fl_fault_pair, fl_task, told apart by fl_header.kind; a record whose header has
+ * fl_done, fl_fault_pair, fl_task, fl_file, told apart by fl_header.kind; a record whose header has
  * FL_FOLLOWED has another one right after it in the same ring record). A page fault is written
  * when it completes, with its completion (fl_fault_pair); one that never completes is written
  * alone at its thread's next page fault or exit (a fault pending when tracing stops is not
@@ -78,6 +81,7 @@ const struct fl_fault *unused_fl_fault __attribute__((unused));
 const struct fl_done *unused_fl_done __attribute__((unused));
 const struct fl_fault_pair *unused_fl_fault_pair __attribute__((unused));
 const struct fl_task *unused_fl_task __attribute__((unused));
+const struct fl_file *unused_fl_file __attribute__((unused));
 const enum fl_mode *unused_fl_mode __attribute__((unused));
 
 /* Set once target_tgid enters execve (when arm_on_exec). */
@@ -196,8 +200,32 @@ struct inode {
 	unsigned long i_ino;
 	struct super_block *i_sb;
 } __attribute__((preserve_access_index));
+struct qstr {
+	const unsigned char *name;
+} __attribute__((preserve_access_index));
+struct hlist_bl_node {
+	struct hlist_bl_node **pprev;
+} __attribute__((preserve_access_index));
+struct dentry {
+	struct hlist_bl_node d_hash;
+	struct dentry *d_parent;
+	struct qstr d_name;
+} __attribute__((preserve_access_index));
+struct vfsmount {
+	struct dentry *mnt_root;
+} __attribute__((preserve_access_index));
+struct mount {
+	struct mount *mnt_parent;
+	struct dentry *mnt_mountpoint;
+	struct vfsmount mnt;
+} __attribute__((preserve_access_index));
+struct path {
+	struct vfsmount *mnt;
+	struct dentry *dentry;
+} __attribute__((preserve_access_index));
 struct file {
 	struct inode *f_inode;
+	struct path f_path;
 } __attribute__((preserve_access_index));
 struct fdtable {
 	unsigned int max_fds;
@@ -206,8 +234,12 @@ struct fdtable {
 struct files_struct {
 	struct fdtable *fdt;
 } __attribute__((preserve_access_index));
+struct fs_struct {
+	struct path root;
+} __attribute__((preserve_access_index));
 struct task_struct {
 	struct thread_info thread_info;
+	struct fs_struct *fs;
 	int pid;
 	int tgid;
 	int exit_code;
@@ -353,21 +385,84 @@ static __always_inline int syscall_enter(__u64 addr, __u64 len, __u64 prot, __u6
 	return 0;
 }
 
-/* The inode number and device of the file open at descriptor `fd` of the current process: what
- * faultline checks /proc/PID/fd/N against to name a file mapping without the mmap lock that
- * /proc/PID/map_files takes. Left 0 when there is none. */
-static __always_inline void file_of_fd(__s32 fd, __u64 *ino, __u32 *dev)
+/* The file open at descriptor `fd` of the current process, or NULL. */
+static __always_inline struct file *file_of_fd(__s32 fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	if (!fdt || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
-		return;
+		return NULL;
 	struct file **fds = BPF_CORE_READ(fdt, fd);
 	struct file *f = NULL;
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) != 0 || !f)
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) != 0)
+		return NULL;
+	return f;
+}
+
+/* How many names and mount crossings a path walk takes at most. */
+#define FL_PATH_STEPS 48
+
+/* Writes file f's path into r (see struct fl_file): the names from its dentry up to the root of
+ * its mount, then on from the mount's mountpoint in the parent mount, until the process's root
+ * (its chroot, or the root its namespace was switched to), as d_path does. */
+static __always_inline void file_path(struct file *f, struct fl_file *r)
+{
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
+	__u64 mnt_offset = bpf_core_field_offset(struct mount, mnt);
+	struct mount *m = (struct mount *)((void *)vm - mnt_offset);
+	__u32 off = 0;
+	__u16 flags = FL_FILE_TRUNCATED;
+	if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d)
+		r->flags = FL_FILE_DELETED;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	struct dentry *root = BPF_CORE_READ(task, fs, root.dentry);
+	for (int i = 0; i < FL_PATH_STEPS; i++) {
+		if (d == root && vm == root_mnt) {
+			flags = 0; /* the process's root: the path is whole */
+			break;
+		}
+		struct dentry *parent = BPF_CORE_READ(d, d_parent);
+		if (d == BPF_CORE_READ(vm, mnt_root) || d == parent) {
+			struct mount *up = BPF_CORE_READ(m, mnt_parent);
+			if (up == m) {
+				/* The top mount, and the process's root not met: a pseudo file's
+				 * internal mount, or a file outside its chroot. */
+				flags = FL_FILE_PSEUDO;
+				break;
+			}
+			d = BPF_CORE_READ(m, mnt_mountpoint);
+			m = up;
+			vm = (struct vfsmount *)((void *)up + mnt_offset);
+			continue;
+		}
+		if (off >= FL_PATH_MAX)
+			break;
+		long n = bpf_probe_read_kernel_str(&r->path[off & (FL_PATH_MAX - 1)], FL_NAME_MAX,
+						  BPF_CORE_READ(d, d_name.name));
+		if (n <= 0)
+			break;
+		off += n;
+		d = parent;
+	}
+	r->len = off;
+	r->flags |= flags;
+}
+
+/* Writes the path record of file f (inode ino, device dev) for the mmap that returned at now. */
+static __always_inline void write_file_path(struct file *f, __u64 ino, __u32 dev, __u64 now,
+					    __u64 id)
+{
+	struct fl_file *r = reserve(sizeof(*r), now, id, FL_FILE);
+	if (!r)
 		return;
-	*ino = BPF_CORE_READ(f, f_inode, i_ino);
-	*dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	r->ino = ino;
+	r->dev = dev;
+	r->len = 0;
+	r->flags = 0;
+	file_path(f, r);
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline int syscall_exit(__s64 ret, __u32 kind)
@@ -380,6 +475,23 @@ static __always_inline int syscall_exit(__s64 ret, __u32 kind)
 	if (!s || !s->ts_ns)
 		return 0; /* entered before the probes attached */
 	__u64 now = bpf_ktime_get_ns();
+	/* A file mmap: the inode and device of the file at its descriptor (what faultline checks
+	 * /proc/PID/fd/N against, to name the mapping without the mmap lock map_files takes), and
+	 * when it wakes the reader for this file, the file's path first, in its own record. */
+	__u64 ino = 0;
+	__u32 dev = 0;
+	int wake_for_file = 0;
+	if (kind == FL_MMAP && (__s32)s->fd >= 0 && (ret < -4095 || ret >= 0)) {
+		struct file *f = file_of_fd((__s32)s->fd);
+		if (f) {
+			ino = BPF_CORE_READ(f, f_inode, i_ino);
+			dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+		}
+		if (ino && file_wakeup(ino, dev, now)) {
+			wake_for_file = 1;
+			write_file_path(f, ino, dev, now, id);
+		}
+	}
 	struct fl_syscall *r = reserve(sizeof(*r), now, id, kind);
 	if (r) {
 		r->addr = s->addr;
@@ -390,14 +502,11 @@ static __always_inline int syscall_exit(__s64 ret, __u32 kind)
 		r->prot = (__u32)s->prot;
 		r->flags = (__u32)s->flags;
 		r->fd = (__s32)s->fd;
-		r->dev = 0;
-		r->addr2 = s->addr2;
+		r->dev = dev;
+		r->addr2 = kind == FL_MMAP && ino ? ino : s->addr2;
 		__u64 flags = wakeup();
-		if (kind == FL_MMAP && (__s32)s->fd >= 0 && (ret < -4095 || ret >= 0)) {
-			file_of_fd((__s32)s->fd, &r->addr2, &r->dev);
-			if (r->addr2 && file_wakeup(r->addr2, r->dev, now))
-				flags = BPF_RB_FORCE_WAKEUP;
-		}
+		if (wake_for_file)
+			flags = BPF_RB_FORCE_WAKEUP;
 		bpf_ringbuf_submit(r, flags);
 	}
 	s->ts_ns = 0;

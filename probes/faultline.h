@@ -26,6 +26,7 @@ enum fl_kind {
 	FL_FORK = 12,        /* struct fl_task: a traced process forked a process (not a thread) */
 	FL_EXEC = 13,        /* struct fl_task: a traced process completed an execve */
 	FL_EXIT = 14,        /* struct fl_task: a traced process's last thread exited */
+	FL_FILE = 15,        /* struct fl_file: a mapped file's path, before the mmap's record */
 };
 
 /* The map "traced" (FL_MODE_PIDS): an array of FL_TRACED_WORDS u64 words, one bit per traced
@@ -125,6 +126,34 @@ struct fl_task {
 	__u32 child;
 	__s32 exit_code;
 	char comm[16];
+};
+
+/* struct fl_file: the path is at most FL_PATH_MAX bytes of names; each name is read into room
+ * for FL_NAME_MAX more, so that no read can run past the record. */
+#define FL_PATH_MAX 512
+#define FL_NAME_MAX 256
+/* fl_file.flags */
+#define FL_FILE_TRUNCATED 1 /* deeper or longer than the record holds: path is its leaf end */
+#define FL_FILE_DELETED 2   /* the file was unlinked (as /proc's " (deleted)") */
+#define FL_FILE_PSEUDO 4    /* the walk met the top mount, not the process's root: an internal
+			     * mount's file (anon_inode, memfd, a socket), whose name only /proc
+			     * gives, or a file outside the process's chroot */
+
+/* 808 bytes: the path of the file a traced mmap mapped, read from the kernel's dentries and
+ * mounts at the mmap's exit, written just before that mmap's fl_syscall when the mmap wakes the
+ * reader for its file (the first mmap of a file on a CPU in FL_FILE_WAKE_NS). faultline names
+ * the mapping from it when the process or its descriptor is gone before its mmap is read.
+ *   path  the names from the file up to the process's root (as d_path), leaf first, each
+ *         ending in a NUL: "libc.so.6\0x86_64-linux-gnu\0lib\0usr\0" is
+ *         /usr/lib/x86_64-linux-gnu/libc.so.6; len bytes of it are used
+ *   ino, dev  the file's inode number and device (the kernel's dev_t), as in fl_syscall */
+struct fl_file {
+	struct fl_header h;
+	__u64 ino;
+	__u32 dev;
+	__u16 len;
+	__u16 flags;
+	char path[FL_PATH_MAX + FL_NAME_MAX];
 };
 
 #endif /* FAULTLINE_H */

@@ -197,6 +197,37 @@ probeTest("trace.ts --by mapping prints the mappings and --mappings-csv writes t
 });
 
 probeTest(
+  "ringbuf: a program gone before faultline reads its mmaps has its file mappings named by the kernel",
+  async () => {
+    // mixed_load maps its file 2 x 5 times and exits at once: ~2 ms here, gone (with its
+    // descriptors and /proc entries) before the reader reads its first mmap. Only the probes'
+    // path record, read from the kernel's dentries at the mmap's exit, can name them.
+    const dir = Deno.makeTempDirSync({ dir: "/var/tmp" });
+    const path = `${dir}/short.bin`;
+    try {
+      const output = `${dir}/out.txt`;
+      const report = await trace({
+        command: [repoPath("build/mixed_load"), path, "2", "5", "64"],
+        engine: makeEngine("ringbuf"),
+        commandOutput: output,
+      });
+      assert.equal(report.exit_status, 0, Deno.readTextFileSync(output));
+      assert.equal(report.lost, 0, "a path record is no lost event");
+      const rows = report.mappings!;
+      const unnamed = rows.filter((r) => r.path.startsWith("[file fd"));
+      assert.deepEqual(unnamed.map((r) => `${r.path} ${r.perms} ${r.start}`), []);
+      const named = rows.filter((r) => r.path === path);
+      assert.equal(named.length, 10, "every mapping of the file, by its path");
+      for (const r of named) assert.ok(!r.deleted && r.perms === "r--s", JSON.stringify(r));
+      // The C library, mapped by the dynamic loader's mmaps, by its real path.
+      assert.ok(rows.some((r) => /\/libc\.so\.6$/.test(r.path)), rows.map((r) => r.path).join());
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+);
+
+probeTest(
   "ringbuf: file mappings unmapped before faultline reads them are named through their descriptor",
   async () => {
     // mixed_load maps its file 2 x 20 times, reads 1,024 pages (64 faults with fault-around)

@@ -29,6 +29,7 @@ import {
   recordTimestamp,
 } from "../events/event_kind.ts";
 import { FL_SYSCALL, recordFailed } from "../events/syscall_record.ts";
+import type { FileName } from "../events/file_path_record.ts";
 import { mmapKind } from "../events/mmap_kind.ts";
 import { munmapKind } from "../events/munmap_kind.ts";
 import { brkKind, mremapKind } from "../events/syscall_kinds.ts";
@@ -559,6 +560,34 @@ export class MappingTable {
     if (named === null) return known ?? null;
     if (key !== undefined) this.#rememberName(key, named, timestampNs);
     return named;
+  }
+
+  /**
+   * Takes the kernel's name for a file a traced mmap mapped (told before that mmap's event):
+   * the mmap, and others of the file within the snapshot spacing, are named by it without a look
+   * through /proc, which finds nothing once the process is gone (a program that lives a few ms,
+   * gone before its mmaps are read). A name the kernel could not give whole is not taken.
+   *
+   * @example Usage
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { MappingTable } from "./mapping_table.ts";
+   * const gone = { snapshot: () => null, fileAt: () => null };
+   * const table = new MappingTable({ source: gone });
+   * table.nameFile({ pid: 5, timestampNs: 1, device: 8, inode: 99, path: "/lib/x.so", deleted: false });
+   * table.add({ kind: "mmap", pid: 5, tid: 5, timestampNs: 1, addr: 0n, length: 4096, prot: 1,
+   *   flags: 2, fd: 3, offset: 0, ret: 0x7f0000000000n, latencyNs: 900,
+   *   file: { inode: 99, device: 8 } });
+   * table.add({ kind: "page_fault_user", pid: 5, tid: 5, timestampNs: 10, address: 0x7f0000000008n,
+   *   ip: 0x401000n, errorCode: 4, access: "read", mode: "user", cause: "not_present" });
+   * table.add({ kind: "minor_fault", pid: 5, tid: 5, timestampNs: 15, latencyNs: 5 });
+   * assert.equal(table.report()[0]!.path, "/lib/x.so");
+   * ```
+   */
+  nameFile(file: FileName): void {
+    if (file.path === null || file.inode === 0) return;
+    const named = { path: file.path, deleted: file.deleted };
+    this.#rememberName(`${file.device}:${file.inode}`, named, file.timestampNs);
   }
 
   /** Keeps `named` as the last name found for file `key` (device:inode), at `at`. */

@@ -7,6 +7,7 @@
 
 import type { KindStore } from "../events/event_kind.ts";
 import type { FaultlineEvent } from "../events/faultline_event.ts";
+import type { FileName } from "../events/file_path_record.ts";
 
 /**
  * Where an engine delivers what it captures.
@@ -38,6 +39,12 @@ export interface EventSink {
   readonly recordTap?: (view: DataView, at: number) => void;
   /** The engine learned that `count` events were lost. */
   lost(count: number): void;
+  /**
+   * A file a traced mmap mapped, named by the kernel, told before that mmap's event (the
+   * ringbuf engine, for the first mmap of a file in a while): what names the mapping when the
+   * process or its descriptor is gone by the time the mmap is read.
+   */
+  fileName?(file: FileName): void;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { FL_FILE, FL_FILE_ID } from "./file_path_record.ts";
 import assert from "node:assert/strict";
 import { Aggregator, type ReportContext } from "../aggregate/aggregator.ts";
 import { FL_CONFIG } from "../capture/ringbuf/ringbuf_engine.ts";
@@ -164,6 +165,16 @@ Deno.test("Every kind's record layout and id match the committed object's BTF, f
   assert.equal(pair.size, FL_FAULT.size + FL_DONE.size);
   assert.deepEqual([...pair.members], [["fault", 0], ["done", FL_FAULT.size]]);
   assert.equal(enumerators.get("FL_FOLLOWED"), undefined, "FL_FOLLOWED is a #define");
+  // A file's path: no event kind, read beside them (file_path_record.ts).
+  assert.equal(enumerators.get("FL_FILE"), FL_FILE_ID, "enum fl_kind FL_FILE");
+  const file = structs.get("fl_file");
+  assert.ok(file, "struct fl_file is in the BTF");
+  assert.equal(file.size, FL_FILE.size, "sizeof(struct fl_file)");
+  for (const member of file.members.keys()) {
+    if (member === "h") continue;
+    assert.ok(member in FL_FILE, `fl_file.${member}`);
+    assert.equal(file.members.get(member), FL_FILE[member as keyof typeof FL_FILE], member);
+  }
 });
 
 Deno.test("A ring record holding a fault and its completion gives both events, in order", () => {

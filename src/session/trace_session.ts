@@ -264,6 +264,9 @@ export async function trace(options: TraceOptions): Promise<Report> {
         aggregator.addLost(n);
         options.onLost?.(aggregator.lost);
       },
+      fileName(file) {
+        aggregator.mappings?.nameFile(file);
+      },
       // With no one to see the event objects, engines may fold records straight in (the
       // events CSV formats its rows from the records too).
       folder: onEvent === undefined ? aggregator : undefined,

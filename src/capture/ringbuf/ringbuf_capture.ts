@@ -11,6 +11,8 @@
 
 import type { EventKindTable } from "../../events/event_kinds.ts";
 import type { FaultlineEvent } from "../../events/faultline_event.ts";
+import { recordKind } from "../../events/event_kind.ts";
+import { decodeFileRecord, FL_FILE_ID } from "../../events/file_path_record.ts";
 import type { Capture, EventSink } from "../engine.ts";
 import type { BpfObject } from "./bpf_object.ts";
 import type { RingbufReader } from "./ringbuf_reader.ts";
@@ -60,16 +62,20 @@ export class RingbufCapture implements Capture {
     this.#waiter = waiter;
     this.#sink = sink;
     const { kinds } = options;
-    // A kind this version does not know is not dropped silently: it counts as lost.
+    // A kind this version does not know is not dropped silently: it counts as lost. A file's
+    // path (before its mmap's record) is no event: it goes to the sink's fileName.
+    const fileName = sink.fileName?.bind(sink) ?? (() => {});
     if (sink.folder) {
       const fold = kinds.recordFolder(sink.folder, sink.recordTap);
       this.#deliver = (view, at) => {
-        if (!fold(view, at)) sink.lost(1);
+        if (recordKind(view, at) === FL_FILE_ID) fileName(decodeFileRecord(view, at));
+        else if (!fold(view, at)) sink.lost(1);
       };
     } else {
       const event = (e: FaultlineEvent) => sink.event(e);
       this.#deliver = (view, at) => {
-        if (!kinds.decodeRecords(view, at, event)) sink.lost(1);
+        if (recordKind(view, at) === FL_FILE_ID) fileName(decodeFileRecord(view, at));
+        else if (!kinds.decodeRecords(view, at, event)) sink.lost(1);
       };
     }
     // Every program is attached: open the window, at one instant for all of them.
