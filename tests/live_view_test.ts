@@ -322,7 +322,9 @@ const ENDINGS = {
 
 for (const [ending, how] of Object.entries(ENDINGS)) {
   probeTest(`The live view gives the terminal back after ${ending}`, async () => {
-    const target = workload(ending === "the target exiting" ? 40_000 : 100_000_000);
+    // The target that exits runs ~2 s untraced here: long enough to be seen tracing whatever
+    // faultline's start costs (40,000 maps, ~0.4 s, once ended before the first interval).
+    const target = workload(ending === "the target exiting" ? 200_000 : 100_000_000);
     const pane = new Pane(100, 30);
     try {
       pane.run(traced(pane, `--pid ${target.pid} --interval 0.2 ${how.args}`));

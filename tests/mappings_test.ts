@@ -228,14 +228,14 @@ probeTest(
 );
 
 probeTest(
-  "ringbuf: file mappings unmapped before faultline reads them are named through their descriptor",
+  "ringbuf: file mappings unmapped before faultline reads them are named by their path",
   async () => {
     // mixed_load maps its file 2 x 20 times, reads 1,024 pages (64 faults with fault-around)
     // and unmaps it at once, keeping the descriptor open: by the time a mapping's mmap is read,
-    // /proc/PID/map_files no longer has it; the probes give the descriptor's inode and device,
-    // which /proc/PID/fd/N still matches. It keeps the descriptor 500 ms after its work: its
-    // work takes ~20 ms on a fast host, and a reader held up that long (a collection of a big
-    // heap in this test process, once in a CI run) would find the process gone.
+    // /proc/PID/map_files no longer has it. The probes' path record names the file; without one
+    // (a name the kernel could not give whole) the descriptor's inode and device, which
+    // /proc/PID/fd/N still matches, would (src/session/proc_maps_test.ts). It keeps the
+    // descriptor 500 ms after its work, which takes ~20 ms on a fast host.
     const dir = Deno.makeTempDirSync({ dir: "/var/tmp" });
     const path = `${dir}/mixed.bin`;
     try {

@@ -29,7 +29,24 @@ const FL_FILE_DELETED = 2;
 /** fl_file.flags: an internal mount's file (anon_inode, memfd, a socket): only /proc names it. */
 const FL_FILE_PSEUDO = 4;
 
-/** What the kernel said a file mapped by a traced mmap is called. */
+/**
+ * What the kernel said a file mapped by a traced mmap is called.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { FileName } from "./file_path_record.ts";
+ * const libc: FileName = {
+ *   pid: 42,
+ *   timestampNs: 1_000,
+ *   device: (259 << 20) | 1,
+ *   inode: 1234,
+ *   path: "/usr/lib/x86_64-linux-gnu/libc.so.6",
+ *   deleted: false,
+ * };
+ * assert.equal(libc.device >> 20, 259, "the device's major number");
+ * ```
+ */
 export interface FileName {
   /** The process whose mmap mapped it. */
   pid: number;
