@@ -196,22 +196,37 @@ probeTest("trace.ts --by mapping prints the mappings and --mappings-csv writes t
   }
 });
 
+/**
+ * Traces `mixed_load FILE ...args` with the ringbuf engine (FILE a new file in a directory of
+ * its own), checks it exited 0, and gives `check` the report and FILE.
+ */
+async function withMixedLoad(
+  args: string[],
+  check: (report: Report, path: string) => void,
+): Promise<void> {
+  const dir = Deno.makeTempDirSync({ dir: "/var/tmp" });
+  const path = `${dir}/mixed.bin`;
+  try {
+    const output = `${dir}/out.txt`;
+    const report = await trace({
+      command: [repoPath("build/mixed_load"), path, ...args],
+      engine: makeEngine("ringbuf"),
+      commandOutput: output,
+    });
+    assert.equal(report.exit_status, 0, Deno.readTextFileSync(output));
+    check(report, path);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
 probeTest(
   "ringbuf: a program gone before faultline reads its mmaps has its file mappings named by the kernel",
   async () => {
     // mixed_load maps its file 2 x 5 times and exits at once: ~2 ms here, gone (with its
     // descriptors and /proc entries) before the reader reads its first mmap. Only the probes'
     // path record, read from the kernel's dentries at the mmap's exit, can name them.
-    const dir = Deno.makeTempDirSync({ dir: "/var/tmp" });
-    const path = `${dir}/short.bin`;
-    try {
-      const output = `${dir}/out.txt`;
-      const report = await trace({
-        command: [repoPath("build/mixed_load"), path, "2", "5", "64"],
-        engine: makeEngine("ringbuf"),
-        commandOutput: output,
-      });
-      assert.equal(report.exit_status, 0, Deno.readTextFileSync(output));
+    await withMixedLoad(["2", "5", "64"], (report, path) => {
       assert.equal(report.lost, 0, "a path record is no lost event");
       const rows = report.mappings!;
       const unnamed = rows.filter((r) => r.path.startsWith("[file fd"));
@@ -221,9 +236,7 @@ probeTest(
       for (const r of named) assert.ok(!r.deleted && r.perms === "r--s", JSON.stringify(r));
       // The C library, mapped by the dynamic loader's mmaps, by its real path.
       assert.ok(rows.some((r) => /\/libc\.so\.6$/.test(r.path)), rows.map((r) => r.path).join());
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
+    });
   },
 );
 
@@ -236,16 +249,7 @@ probeTest(
     // (a name the kernel could not give whole) the descriptor's inode and device, which
     // /proc/PID/fd/N still matches, would (src/session/proc_maps_test.ts). It keeps the
     // descriptor 500 ms after its work, which takes ~20 ms on a fast host.
-    const dir = Deno.makeTempDirSync({ dir: "/var/tmp" });
-    const path = `${dir}/mixed.bin`;
-    try {
-      const output = `${dir}/out.txt`;
-      const report = await trace({
-        command: [repoPath("build/mixed_load"), path, "2", "20", "1024", "500"],
-        engine: makeEngine("ringbuf"),
-        commandOutput: output,
-      });
-      assert.equal(report.exit_status, 0, Deno.readTextFileSync(output));
+    await withMixedLoad(["2", "20", "1024", "500"], (report, path) => {
       const rows = report.mappings!;
       const named = rows.filter((r) => r.path === path);
       // On a failure, the rows that could be the file's, to tell a misnamed mapping from one
@@ -259,8 +263,6 @@ probeTest(
       );
       for (const r of named) assert.ok(r.faults > 0 && r.perms === "r--s", JSON.stringify(r));
       assert.deepEqual(rows.filter((r) => r.path.startsWith("[file fd")), []);
-    } finally {
-      Deno.removeSync(dir, { recursive: true });
-    }
+    });
   },
 );
