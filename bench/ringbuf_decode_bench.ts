@@ -8,6 +8,7 @@ import { FL_HEADER } from "../src/events/event_kind.ts";
 import { FL_DONE } from "../src/events/fault_done_kind.ts";
 import { FL_FAULT } from "../src/events/page_fault_kind.ts";
 import { FL_SYSCALL } from "../src/events/syscall_record.ts";
+import { EventsCsvWriter } from "../src/output/events_csv_writer.ts";
 
 const LAYOUT = { fl_syscall: FL_SYSCALL, fl_fault: FL_FAULT, fl_done: FL_DONE };
 /** Decodes the record at `at` as process `pid`'s (written into its header first). */
@@ -131,5 +132,16 @@ Deno.bench(
     const foldRecord = EVENT_KINDS.recordFolder(agg);
     for (let i = 0; i < N; i++) foldRecord(view, offsets[i]!);
     if (agg.counts.page_fault_user === 0) throw new Error("nothing folded");
+  },
+);
+
+Deno.bench(
+  "EventsCsvWriter.writeRecord() x 1M ring records, to /dev/null (the --events-csv rows)",
+  () => {
+    const csv = new EventsCsvWriter("/dev/null");
+    csv.open();
+    for (let i = 0; i < N; i++) csv.writeRecord(view, offsets[i]!);
+    csv.close();
+    if (csv.rows !== N) throw new Error(`${csv.rows} rows`);
   },
 );

@@ -8,6 +8,17 @@
 
 /** The ASCII codes of 0-9a-f. */
 const HEX_DIGITS = new TextEncoder().encode("0123456789abcdef");
+/** The ASCII codes of 00 to 99, two by two: two digits written per division. */
+const DIGIT_PAIRS = new TextEncoder().encode(
+  Array.from({ length: 100 }, (_, i) => String(i).padStart(2, "0")).join(""),
+);
+
+/** How many decimal digits `n` (0 to 2^31 - 1) has: comparisons, no division. */
+function digitCount(n: number): number {
+  if (n < 100_000) return n < 100 ? (n < 10 ? 1 : 2) : n < 1_000 ? 3 : n < 10_000 ? 4 : 5;
+  if (n < 100_000_000) return n < 1_000_000 ? 6 : n < 10_000_000 ? 7 : 8;
+  return n < 1_000_000_000 ? 9 : 10;
+}
 
 /**
  * ASCII bytes appended to a buffer that grows as needed.
@@ -110,17 +121,20 @@ export class CsvBytes {
 
   /** `n` (0 to 2^31 - 1) in decimal, padded with zeros to at least `width` digits. */
   #digitsOf(n: number, width: number): void {
-    let count = 1;
-    for (let rest = (n / 10) | 0; rest > 0; rest = (rest / 10) | 0) count++;
+    let count = digitCount(n);
     if (count < width) count = width;
     const buf = this.#buf;
     let pos = this.#pos + count;
     this.#pos = pos;
-    for (let i = 0; i < count; i++) {
-      const q = (n / 10) | 0;
-      buf[--pos] = 0x30 + (n - q * 10);
+    // Two digits per division, from the last; a last odd one alone.
+    for (; count >= 2; count -= 2) {
+      const q = (n / 100) | 0;
+      const pair = (n - q * 100) << 1;
+      buf[--pos] = DIGIT_PAIRS[pair + 1]!;
+      buf[--pos] = DIGIT_PAIRS[pair]!;
       n = q;
     }
+    if (count === 1) buf[--pos] = 0x30 + n;
   }
 
   /**
