@@ -450,13 +450,16 @@ static __always_inline void file_path(struct file *f, struct fl_file *r)
 	r->flags |= flags;
 }
 
-/* Writes the path record of file f (inode ino, device dev) for the mmap that returned at now. */
+/* Writes the path record of file f (inode ino, device dev) for the mmap that returned at now.
+ * With the ring full it is left out, uncounted: it is no event ("dropped" counts events), and
+ * the mmap's own record, reserved next, is then most likely dropped too. */
 static __always_inline void write_file_path(struct file *f, __u64 ino, __u32 dev, __u64 now,
 					    __u64 id)
 {
-	struct fl_file *r = reserve(sizeof(*r), now, id, FL_FILE);
+	struct fl_file *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r)
 		return;
+	fill_header(&r->h, now, id, FL_FILE, 0);
 	r->ino = ino;
 	r->dev = dev;
 	r->len = 0;
