@@ -92,6 +92,7 @@ export type {
 } from "./src/events/event_kind.ts";
 export { EVENT_KINDS, EventKindTable, type RecordFolder } from "./src/events/event_kinds.ts";
 export type { FileName } from "./src/events/file_path_record.ts";
+export type { ExecMapping } from "./src/events/exec_mapping_record.ts";
 export {
   type HistogramBucket,
   type HistogramReport,

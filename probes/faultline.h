@@ -27,6 +27,7 @@ enum fl_kind {
 	FL_EXEC = 13,        /* struct fl_task: a traced process completed an execve */
 	FL_EXIT = 14,        /* struct fl_task: a traced process's last thread exited */
 	FL_FILE = 15,        /* struct fl_file: a mapped file's path, before the mmap's record */
+	FL_VMA = 16,         /* struct fl_vma: a mapping the kernel made at an exec, before it */
 };
 
 /* The map "traced" (FL_MODE_PIDS): an array of FL_TRACED_WORDS u64 words, one bit per traced
@@ -154,6 +155,33 @@ struct fl_file {
 	__u16 len;
 	__u16 flags;
 	char path[FL_PATH_MAX + FL_NAME_MAX];
+};
+
+/* fl_vma.flags: its permissions, and what /proc/PID/maps would call it */
+#define FL_VMA_READ 1
+#define FL_VMA_WRITE 2
+#define FL_VMA_EXEC 4
+#define FL_VMA_SHARED 8
+#define FL_VMA_STACK 16   /* [stack]: it holds the process's initial stack */
+#define FL_VMA_HEAP 32    /* [heap]: it holds the initial program break */
+#define FL_VMA_SPECIAL 64 /* a kernel special mapping ([vdso], [vvar]): its name in name */
+
+/* 88 bytes: one mapping of a traced process's new address space, as the kernel made it at the
+ * exec (the program, its interpreter, the stack, the vdso: what no traced mmap made), written
+ * at sched_process_exec before the exec's fl_task, each file's fl_file (path) before its first
+ * mapping. faultline maps them when the process is gone before it reads /proc/PID/maps.
+ *   start, end  the mapping's addresses; offset  the file offset at start, in bytes (0 with
+ *   no file)
+ *   ino, dev  its file (0, 0: none), as in fl_syscall */
+struct fl_vma {
+	struct fl_header h;
+	__u64 start;
+	__u64 end;
+	__u64 offset;
+	__u64 ino;
+	__u32 dev;
+	__u32 flags;
+	char name[24];
 };
 
 #endif /* FAULTLINE_H */

@@ -266,3 +266,30 @@ probeTest(
     });
   },
 );
+
+probeTest(
+  "ringbuf: a program gone before faultline reads /proc has its faults in its program, its loader and its stack named",
+  async () => {
+    // /usr/bin/true lives ~1 ms: its exec's mappings (the program, the dynamic loader, the
+    // stack, the vdso) were made by the kernel, by no mmap, and /proc/PID/maps is gone before
+    // the reader reads the exec. The probes write them at the exec, each file's path first.
+    const program = Deno.realPathSync("/usr/bin/true");
+    const report = await trace({ command: [program], engine: makeEngine("ringbuf") });
+    assert.equal(report.exit_status, 0);
+    assert.equal(report.lost, 0);
+    assertAddsUp(report);
+    const rows = report.mappings!.filter((r) => r.pid === report.target.pid);
+    const show = rows.map((r) =>
+      `${r.path} ${r.perms} ${r.start} faults ${r.faults} user ${r.user}`
+    )
+      .join("; ");
+    // Only the kernel's own writes into the new address space during the exec, before its
+    // event, may be [unknown]: every fault of the program itself is in a named mapping.
+    for (const r of rows.filter((r) => r.path === "[unknown]")) assert.equal(r.user, 0, show);
+    assert.ok(rows.some((r) => r.path === program && r.perms === "r-xp" && r.exec > 0), show);
+    assert.ok(rows.some((r) => /\/ld-linux-x86-64\.so\.2$/.test(r.path) && r.faults > 0), show);
+    assert.ok(rows.some((r) => r.path === "[stack]" && r.perms === "rw-p" && r.faults > 0), show);
+    const stack = rows.find((r) => r.path === "[stack]")!;
+    assert.equal(stack.offset, 0, "an anonymous mapping's offset, as /proc gives it");
+  },
+);

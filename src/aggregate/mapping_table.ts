@@ -30,6 +30,7 @@ import {
 } from "../events/event_kind.ts";
 import { FL_SYSCALL, recordFailed } from "../events/syscall_record.ts";
 import type { FileName } from "../events/file_path_record.ts";
+import type { ExecMapping } from "../events/exec_mapping_record.ts";
 import { mmapKind } from "../events/mmap_kind.ts";
 import { munmapKind } from "../events/munmap_kind.ts";
 import { brkKind, mremapKind } from "../events/syscall_kinds.ts";
@@ -290,6 +291,8 @@ const DECODED = new Set([
 const MAX_PENDING_THREADS = 65536;
 /** Files whose names are kept for reuse (see MappingTable's #fileNamed). */
 const MAX_FILE_NAMES = 4096;
+/** Processes whose exec's mappings may wait for its event (see MappingTable.execMapping). */
+const MAX_EXECS_WAITING = 1024;
 
 /**
  * Faults by mapping.
@@ -326,6 +329,8 @@ export class MappingTable {
   readonly #fileNames = new Map<string, { path: string; deleted: boolean; at: number }>();
   readonly #other = new Stats();
   #otherUsed = false;
+  /** Mappings the kernel made at a process's exec, waiting for that exec's event. */
+  readonly #execMappings = new Map<number, { timestampNs: number; entries: MapsEntry[] }>();
 
   /** Makes an empty table. */
   constructor(options: MappingTableOptions = {}) {
@@ -382,7 +387,11 @@ export class MappingTable {
   #snapshot(pid: number, s: ProcessSpace, timestampNs: number): void {
     s.snapshotAt = timestampNs;
     const entries = this.#source.snapshot(pid);
-    if (entries === null) return;
+    if (entries !== null) this.#fill(pid, s, entries, timestampNs);
+  }
+
+  /** Fills in every mapping of `entries` the model lacks (what it has stays as it is). */
+  #fill(pid: number, s: ProcessSpace, entries: MapsEntry[], timestampNs: number): void {
     for (const e of entries) {
       const there = s.space.regionAt(e.start);
       const path = e.path === "" ? "[anon]" : e.path;
@@ -476,10 +485,17 @@ export class MappingTable {
         return;
       }
       case "process_exec": {
-        // A new address space: what the kernel mapped for it is read from /proc.
+        // A new address space: what the kernel mapped for it, as the probes read it at the
+        // exec (kept whatever /proc says now), then from /proc (what the program has mapped
+        // since, and names the probes could not give).
         const s = this.#newSpace(event.pid, new AddressSpace());
         this.#spaces.set(event.pid, s);
         this.#spacesChanged();
+        const made = this.#execMappings.get(event.pid);
+        if (made !== undefined) {
+          this.#execMappings.delete(event.pid);
+          this.#fill(event.pid, s, made.entries, event.timestampNs);
+        }
         this.#snapshot(event.pid, s, event.timestampNs);
         return;
       }
@@ -588,6 +604,55 @@ export class MappingTable {
     if (file.path === null || file.inode === 0) return;
     const named = { path: file.path, deleted: file.deleted };
     this.#rememberName(`${file.device}:${file.inode}`, named, file.timestampNs);
+  }
+
+  /**
+   * Takes a mapping the kernel made at an exec (the program, its interpreter, the stack, the
+   * vdso), told before that exec's event (its file's name before it, by
+   * {@link MappingTable.nameFile}): the exec's new address space starts with them, so a program
+   * gone before /proc is read still has its faults in its program and libraries named. A file
+   * the kernel could not name is left to /proc.
+   *
+   * @example Usage
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { MappingTable } from "./mapping_table.ts";
+   * const gone = { snapshot: () => null, fileAt: () => null };
+   * const table = new MappingTable({ source: gone });
+   * table.nameFile({ pid: 5, timestampNs: 1, device: 8, inode: 99, path: "/usr/bin/ls", deleted: false });
+   * table.execMapping({ pid: 5, timestampNs: 1, start: 0x400000, end: 0x404000, offset: 0,
+   *   perms: "r-xp", inode: 99, device: 8, name: null });
+   * table.add({ kind: "process_exec", pid: 5, tid: 5, timestampNs: 1, command: "ls" });
+   * table.add({ kind: "page_fault_user", pid: 5, tid: 5, timestampNs: 10, address: 0x401008n,
+   *   ip: 0x401008n, errorCode: 20, access: "exec", mode: "user", cause: "not_present" });
+   * table.add({ kind: "minor_fault", pid: 5, tid: 5, timestampNs: 15, latencyNs: 5 });
+   * assert.deepEqual([table.report()[0]!.path, table.report()[0]!.perms], ["/usr/bin/ls", "r-xp"]);
+   * ```
+   */
+  execMapping(mapping: ExecMapping): void {
+    let made = this.#execMappings.get(mapping.pid);
+    if (made === undefined || made.timestampNs !== mapping.timestampNs) {
+      // Its exec's event was lost (or is this one's): never more than a bounded few waiting.
+      if (this.#execMappings.size >= MAX_EXECS_WAITING) this.#execMappings.clear();
+      made = { timestampNs: mapping.timestampNs, entries: [] };
+      this.#execMappings.set(mapping.pid, made);
+    }
+    let path = mapping.name ?? "";
+    let deleted = false;
+    if (mapping.inode !== 0) {
+      const named = this.#fileNames.get(`${mapping.device}:${mapping.inode}`);
+      if (named === undefined) return;
+      path = named.path;
+      deleted = named.deleted;
+    }
+    made.entries.push({
+      start: mapping.start,
+      end: mapping.end,
+      offset: mapping.offset,
+      perms: mapping.perms,
+      path,
+      deleted,
+    });
   }
 
   /** Keeps `named` as the last name found for file `key` (device:inode), at `at`. */

@@ -308,6 +308,65 @@ Deno.test("MappingTable reads /proc on exec and, at most every interval, for an 
   assert.deepEqual([faults("[unknown]"), faults("[stack]"), faults("/usr/bin/new")], [3, 1, 1]);
 });
 
+Deno.test("MappingTable starts an exec's address space with the kernel's mappings, then /proc's", () => {
+  const ms = 1e6;
+  // /proc, read at the exec's event: the process has mapped a library since (its mmap comes
+  // later), and still holds the program; the stack it no longer shows (as when it is gone).
+  const maps: Record<number, MapsEntry[]> = {
+    [PID]: [entry(0x9000, 0xa000, "/usr/bin/new"), entry(0x20000, 0x21000, "/lib/libx.so")],
+  };
+  const { source } = fakeProc(maps);
+  const t = new MappingTable({ source });
+  const exec = (pid: number, at: number) =>
+    t.add({ kind: "process_exec", pid, tid: pid, timestampNs: at, command: "new" });
+  const made = (pid: number, at: number, start: number, end: number, more: object) =>
+    t.execMapping({
+      pid,
+      timestampNs: at,
+      start,
+      end,
+      offset: 0,
+      perms: "r-xp",
+      inode: 0,
+      device: 0,
+      name: null,
+      ...more,
+    });
+  t.nameFile({
+    pid: PID,
+    timestampNs: 100 * ms,
+    device: 8,
+    inode: 7,
+    path: "/usr/bin/new",
+    deleted: false,
+  });
+  made(PID, 100 * ms, 0x9000, 0xa000, { inode: 7, device: 8 });
+  made(PID, 100 * ms, 0x7000, 0x8000, { perms: "rw-p", name: "[stack]" });
+  // A file the kernel gave no name for (an internal mount's): left to /proc, which has none.
+  made(PID, 100 * ms, 0x30000, 0x31000, { inode: 9, device: 8 });
+  made(PID, 100 * ms, 0x40000, 0x41000, { perms: "r-xp", name: "[vdso]" });
+  exec(PID, 100 * ms);
+  for (const e of fault(0x7008, { ts: 101 * ms })) t.add(e);
+  for (const e of fault(0x9008, { errorCode: 0x14, ts: 102 * ms })) t.add(e);
+  for (const e of fault(0x20008, { errorCode: 0x4, ts: 103 * ms })) t.add(e);
+  for (const e of fault(0x30008, { errorCode: 0x4, ts: 104 * ms })) t.add(e);
+  for (const e of fault(0x40008, { errorCode: 0x14, ts: 105 * ms })) t.add(e);
+  const path = (address: string) => t.report().find((r) => r.start === address)?.path;
+  assert.equal(path("0x7000"), "[stack]", "the kernel's, though /proc no longer shows it");
+  assert.equal(path("0x9000"), "/usr/bin/new");
+  assert.equal(path("0x20000"), "/lib/libx.so", "from /proc");
+  assert.equal(path("0x40000"), "[vdso]");
+  assert.equal(t.report().find((r) => r.path === "[unknown]")?.faults, 1, "the unnamed file");
+  // An exec whose event was lost leaves nothing to the next one of the process (another time).
+  made(PID + 1, 200 * ms, 0x50000, 0x51000, { name: "[stack]" });
+  made(PID + 1, 300 * ms, 0x60000, 0x61000, { name: "[vdso]" });
+  exec(PID + 1, 300 * ms);
+  for (const e of fault(0x50008, { pid: PID + 1, tid: PID + 1, ts: 301 * ms })) t.add(e);
+  for (const e of fault(0x60008, { pid: PID + 1, tid: PID + 1, ts: 302 * ms })) t.add(e);
+  const rows = t.report().filter((r) => r.pid === PID + 1);
+  assert.deepEqual(rows.map((r) => r.path).sort(), ["[unknown]", "[vdso]"]);
+});
+
 Deno.test("MappingTable pairs a handled fault with its own page fault, and kernel addresses apart", () => {
   const t = new MappingTable({
     source: fakeProc({ [PID]: [entry(0x1000, 0x9000, "[heap]", "rw-p")] }).source,

@@ -8,6 +8,7 @@
 import type { KindStore } from "../events/event_kind.ts";
 import type { FaultlineEvent } from "../events/faultline_event.ts";
 import type { FileName } from "../events/file_path_record.ts";
+import type { ExecMapping } from "../events/exec_mapping_record.ts";
 
 /**
  * Where an engine delivers what it captures.
@@ -45,6 +46,13 @@ export interface EventSink {
    * process or its descriptor is gone by the time the mmap is read.
    */
   fileName?(file: FileName): void;
+  /**
+   * A mapping the kernel made at an exec (the program, its interpreter, the stack, the vdso),
+   * told before that exec's event, each file's {@link EventSink.fileName} before its first
+   * (the ringbuf engine): what names the process's faults when it is gone by the time its
+   * exec is read.
+   */
+  execMapping?(mapping: ExecMapping): void;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { FL_FILE, FL_FILE_ID } from "./file_path_record.ts";
+import { FL_VMA, FL_VMA_ID } from "./exec_mapping_record.ts";
 import assert from "node:assert/strict";
 import { Aggregator, type ReportContext } from "../aggregate/aggregator.ts";
 import { FL_CONFIG } from "../capture/ringbuf/ringbuf_engine.ts";
@@ -174,6 +175,16 @@ Deno.test("Every kind's record layout and id match the committed object's BTF, f
     if (member === "h") continue;
     assert.ok(member in FL_FILE, `fl_file.${member}`);
     assert.equal(file.members.get(member), FL_FILE[member as keyof typeof FL_FILE], member);
+  }
+  // An exec's mapping: no event kind either (exec_mapping_record.ts).
+  assert.equal(enumerators.get("FL_VMA"), FL_VMA_ID, "enum fl_kind FL_VMA");
+  const vma = structs.get("fl_vma");
+  assert.ok(vma, "struct fl_vma is in the BTF");
+  assert.equal(vma.size, FL_VMA.size, "sizeof(struct fl_vma)");
+  for (const member of vma.members.keys()) {
+    if (member === "h") continue;
+    assert.ok(member in FL_VMA, `fl_vma.${member}`);
+    assert.equal(vma.members.get(member), FL_VMA[member as keyof typeof FL_VMA], member);
   }
 });
 

@@ -267,6 +267,9 @@ export async function trace(options: TraceOptions): Promise<Report> {
       fileName(file) {
         aggregator.mappings?.nameFile(file);
       },
+      execMapping(mapping) {
+        aggregator.mappings?.execMapping(mapping);
+      },
       // With no one to see the event objects, engines may fold records straight in (the
       // events CSV formats its rows from the records too).
       folder: onEvent === undefined ? aggregator : undefined,

@@ -13,6 +13,7 @@ import type { EventKindTable } from "../../events/event_kinds.ts";
 import type { FaultlineEvent } from "../../events/faultline_event.ts";
 import { recordKind } from "../../events/event_kind.ts";
 import { decodeFileRecord, FL_FILE_ID } from "../../events/file_path_record.ts";
+import { decodeExecMappingRecord, FL_VMA_ID } from "../../events/exec_mapping_record.ts";
 import type { Capture, EventSink } from "../engine.ts";
 import type { BpfObject } from "./bpf_object.ts";
 import type { RingbufReader } from "./ringbuf_reader.ts";
@@ -63,19 +64,29 @@ export class RingbufCapture implements Capture {
     this.#sink = sink;
     const { kinds } = options;
     // A kind this version does not know is not dropped silently: it counts as lost. A file's
-    // path (before its mmap's record) is no event: it goes to the sink's fileName.
+    // path (before its mmap's record) and an exec's mapping (before the exec's) are no events:
+    // they go to the sink's fileName and execMapping.
     const fileName = sink.fileName?.bind(sink) ?? (() => {});
+    const execMapping = sink.execMapping?.bind(sink) ?? (() => {});
+    const other = (view: DataView, at: number, kind: number): boolean => {
+      if (kind === FL_FILE_ID) fileName(decodeFileRecord(view, at));
+      else if (kind === FL_VMA_ID) execMapping(decodeExecMappingRecord(view, at));
+      else return false;
+      return true;
+    };
     if (sink.folder) {
       const fold = kinds.recordFolder(sink.folder, sink.recordTap);
       this.#deliver = (view, at) => {
-        if (recordKind(view, at) === FL_FILE_ID) fileName(decodeFileRecord(view, at));
-        else if (!fold(view, at)) sink.lost(1);
+        const kind = recordKind(view, at);
+        if (kind >= FL_FILE_ID && other(view, at, kind)) return;
+        if (!fold(view, at)) sink.lost(1);
       };
     } else {
       const event = (e: FaultlineEvent) => sink.event(e);
       this.#deliver = (view, at) => {
-        if (recordKind(view, at) === FL_FILE_ID) fileName(decodeFileRecord(view, at));
-        else if (!kinds.decodeRecords(view, at, event)) sink.lost(1);
+        const kind = recordKind(view, at);
+        if (kind >= FL_FILE_ID && other(view, at, kind)) return;
+        if (!kinds.decodeRecords(view, at, event)) sink.lost(1);
       };
     }
     // Every program is attached: open the window, at one instant for all of them.
