@@ -857,8 +857,8 @@ __noinline int write_exec_mapping(struct exec_vma *v)
 		v->last_dev = r.dev;
 	} else if (r.start <= v->start_stack && v->start_stack <= r.end) {
 		r.flags |= FL_VMA_STACK; /* as /proc's vma_is_initial_stack */
-	} else if (r.start <= v->brk && v->start_brk <= r.end) {
-		r.flags |= FL_VMA_HEAP; /* as /proc's vma_is_initial_heap */
+	} else if (r.start < v->brk && v->start_brk < r.end) {
+		r.flags |= FL_VMA_HEAP; /* as /proc's vma_is_initial_heap (strict since 6.6) */
 	} else if (v->ops && v->private_data) {
 		/* Anonymous, with operations: a special mapping, whose private data is its struct
 		 * vm_special_mapping ([vdso], [vvar]). */
