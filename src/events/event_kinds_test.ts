@@ -166,25 +166,22 @@ Deno.test("Every kind's record layout and id match the committed object's BTF, f
   assert.equal(pair.size, FL_FAULT.size + FL_DONE.size);
   assert.deepEqual([...pair.members], [["fault", 0], ["done", FL_FAULT.size]]);
   assert.equal(enumerators.get("FL_FOLLOWED"), undefined, "FL_FOLLOWED is a #define");
-  // A file's path: no event kind, read beside them (file_path_record.ts).
-  assert.equal(enumerators.get("FL_FILE"), FL_FILE_ID, "enum fl_kind FL_FILE");
-  const file = structs.get("fl_file");
-  assert.ok(file, "struct fl_file is in the BTF");
-  assert.equal(file.size, FL_FILE.size, "sizeof(struct fl_file)");
-  for (const member of file.members.keys()) {
-    if (member === "h") continue;
-    assert.ok(member in FL_FILE, `fl_file.${member}`);
-    assert.equal(file.members.get(member), FL_FILE[member as keyof typeof FL_FILE], member);
-  }
-  // An exec's mapping: no event kind either (exec_mapping_record.ts).
-  assert.equal(enumerators.get("FL_VMA"), FL_VMA_ID, "enum fl_kind FL_VMA");
-  const vma = structs.get("fl_vma");
-  assert.ok(vma, "struct fl_vma is in the BTF");
-  assert.equal(vma.size, FL_VMA.size, "sizeof(struct fl_vma)");
-  for (const member of vma.members.keys()) {
-    if (member === "h") continue;
-    assert.ok(member in FL_VMA, `fl_vma.${member}`);
-    assert.equal(vma.members.get(member), FL_VMA[member as keyof typeof FL_VMA], member);
+  // A file's path and an exec's mapping: no event kinds, read beside them
+  // (file_path_record.ts, exec_mapping_record.ts).
+  const beside: [string, string, number, Record<string, number>][] = [
+    ["fl_file", "FL_FILE", FL_FILE_ID, FL_FILE],
+    ["fl_vma", "FL_VMA", FL_VMA_ID, FL_VMA],
+  ];
+  for (const [name, enumerator, id, layout] of beside) {
+    assert.equal(enumerators.get(enumerator), id, `enum fl_kind ${enumerator}`);
+    const c = structs.get(name);
+    assert.ok(c, `struct ${name} is in the BTF`);
+    assert.equal(c.size, layout.size, `sizeof(struct ${name})`);
+    for (const member of c.members.keys()) {
+      if (member === "h") continue;
+      assert.ok(member in layout, `${name}.${member}`);
+      assert.equal(c.members.get(member), layout[member], `${name}.${member}`);
+    }
   }
 });
 
