@@ -68,6 +68,7 @@ export class RingbufCapture implements Capture {
     // they go to the sink's fileName and execMapping.
     const fileName = sink.fileName?.bind(sink) ?? (() => {});
     const execMapping = sink.execMapping?.bind(sink) ?? (() => {});
+    // They have the highest kinds (faultline.h): one comparison keeps them off the events' way.
     const other = (view: DataView, at: number, kind: number): boolean => {
       if (kind === FL_FILE_ID) fileName(decodeFileRecord(view, at));
       else if (kind === FL_VMA_ID) execMapping(decodeExecMappingRecord(view, at));
