@@ -31,9 +31,10 @@
  *       its exit code; its tgid leaves "traced"
  *
  * Configuration: struct fl_config, the whole of .rodata, written before load: which processes
- * (mode: the tgids set in the bitmap "traced", which faultline seeds with target_tgid before attaching;
- * a cgroup v2 subtree; or all but faultline), follow_children, and arm_on_exec (count nothing
- * until target_tgid enters execve, the way perf stat CMD counts a command from its exec). The
+ * (mode: the tgids set in the bitmap "traced", which faultline seeds with target_tgid before
+ * attaching; a cgroup v2 subtree; or all but faultline), follow_children, and arm_on_exec
+ * (count nothing until target_tgid enters execve, the way perf stat CMD counts a command from
+ * its exec). The
  * window: `enabled` (map .data.window) is set by faultline once every program is attached and
  * cleared before any is detached; nothing is counted outside it.
  *
@@ -47,17 +48,19 @@
  * itself misses the cache (~470 ns per completion with 64 MiB, ~280 ns with 4 MiB).
  *
  * Output contract: records in the ring buffer map "events" (struct fl_syscall, fl_fault,
- * fl_done, fl_fault_pair, fl_task, fl_file, fl_vma, told apart by fl_header.kind; a record whose header has
- * FL_FOLLOWED has another one right after it in the same ring record). A page fault is written
- * when it completes, with its completion (fl_fault_pair); one that never completes is written
- * alone at its thread's next page fault or exit (a fault pending when tracing stops is not
- * reported). While the reader waits for records (reader_busy clear) they take the ring
- * buffer's own wake-up (the first record committed once it has read everything wakes it);
- * while it drains on its timer (reader_busy set) they wake nobody until the ring is past half
- * full (then they wake it: see wakeup()). Forks, execs and file mmaps
- * always wake it (faultline reads the process's mappings and names the file while the process
- * lives; one file mapped over and over wakes it once per 100 ms per CPU); reserve failures (and syscalls or faults with no
- * room to keep their entry) are counted per CPU in "dropped" (key 0, in events), never silent.
+ * fl_done, fl_fault_pair, fl_task, fl_file, fl_vma, told apart by fl_header.kind; a record
+ * whose header has FL_FOLLOWED has another one right after it in the same ring record). A page
+ * fault is written when it completes, with its completion (fl_fault_pair); one that never
+ * completes is written alone at its thread's next page fault or exit (a fault pending when
+ * tracing stops is not reported). While the reader waits for records (reader_busy clear) they
+ * take the ring buffer's own wake-up (the first record committed once it has read everything
+ * wakes it); while it drains on its timer (reader_busy set) they wake nobody until the ring is
+ * past half full (then they wake it: see wakeup()). Forks, execs and file mmaps always wake it
+ * (faultline reads the process's mappings and names the file while the process lives; one file
+ * mapped over and over wakes it once per 100 ms per CPU); reserve failures (and syscalls or
+ * faults with no room to keep their entry) are counted per CPU in "dropped" (key 0, in events),
+ * never silent. fl_file and fl_vma records are no events: one the ring has no room for is left
+ * out, uncounted.
  *
  * Two macros build variants for bench/probe_cost.ts alone (never the committed object):
  * FL_COST_EMPTY_FAULTS (the fault programs return at once: what the kernel's dispatch costs)
@@ -435,6 +438,13 @@ static __always_inline struct file *file_of_fd(__s32 fd)
 	return f;
 }
 
+/* The inode number and device (the kernel's dev_t) of file f: what faultline names a file by. */
+static __always_inline void file_identity(struct file *f, __u64 *ino, __u32 *dev)
+{
+	*ino = BPF_CORE_READ(f, f_inode, i_ino);
+	*dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+}
+
 /* How many names and mount crossings a path walk takes at most. */
 #define FL_PATH_STEPS 48
 
@@ -558,10 +568,8 @@ static __always_inline int syscall_exit(__s64 ret, __u32 kind)
 	int wake_for_file = 0;
 	if (kind == FL_MMAP && (__s32)s->fd >= 0 && (ret < -4095 || ret >= 0)) {
 		struct file *f = file_of_fd((__s32)s->fd);
-		if (f) {
-			ino = BPF_CORE_READ(f, f_inode, i_ino);
-			dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-		}
+		if (f)
+			file_identity(f, &ino, &dev);
 		if (ino && file_wakeup(ino, dev, now)) {
 			wake_for_file = 1;
 			write_file_path(f, ino, dev, now, id);
@@ -849,8 +857,7 @@ __noinline int write_exec_mapping(struct exec_vma *v)
 	struct file *f = (struct file *)v->file;
 	if (f) {
 		r.offset = v->pgoff << 12; /* an anonymous mapping's is its address: /proc says 0 */
-		r.ino = BPF_CORE_READ(f, f_inode, i_ino);
-		r.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+		file_identity(f, &r.ino, &r.dev);
 		if (r.ino != v->last_ino || r.dev != v->last_dev)
 			write_file_path(f, r.ino, r.dev, v->now, v->id);
 		v->last_ino = r.ino;

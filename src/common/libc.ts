@@ -1,11 +1,12 @@
 /**
  * The C library's calls faultline makes itself (waiting on descriptors, sleeping, starting and
- * reaping a process, signalling it; re-executing the CLI with its V8 flags; mapping a ring, opening perf events, bpf(2) and reading
- * libbpf's log for the ringbuf engine), bound once through Deno's FFI, with the x86-64 Linux
- * constants they take. Waiting calls are bound `nonblocking`: they run on a thread of Deno's
- * pool while the event loop goes on. faultline sleeps and waits here rather than on Deno's
- * timers or `Deno.Command`: Deno's first `setTimeout` loads Node's timers (13-20 ms here) and
- * its first `Deno.Command` its process module (7 ms), both on the way to every trace.
+ * reaping a process, signalling it; re-executing the CLI with its V8 flags; mapping a ring,
+ * opening perf events, bpf(2) and reading libbpf's log for the ringbuf engine), bound once
+ * through Deno's FFI, with the x86-64 Linux constants they take. Waiting calls are bound
+ * `nonblocking`: they run on a thread of Deno's pool while the event loop goes on. faultline
+ * sleeps and waits here rather than on Deno's timers or `Deno.Command`: Deno's first
+ * `setTimeout` loads Node's timers (13-20 ms here) and its first `Deno.Command` its process
+ * module (7 ms), both on the way to every trace.
  *
  * @module
  */
